@@ -1,0 +1,81 @@
+# SPDX-License-Identifier: MIT
+# The MinGW-w64 cross build: openbits.dll, its tests, and the Wine prefix they run in.
+
+set(CMAKE_RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bin)   # the DLL and the test programs
+set(CMAKE_LIBRARY_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/lib)
+set(CMAKE_ARCHIVE_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/lib)
+
+find_path(WINE_TLB_DIR stdole2.tlb
+    PATHS /usr/lib/x86_64-linux-gnu/wine/x86_64-windows /usr/lib/wine/x86_64-windows
+    NO_DEFAULT_PATH NO_CMAKE_FIND_ROOT_PATH REQUIRED)
+
+# --- widl: headers, GUID definitions, proxy/stub code and the type library ----------------
+set(IDL_FILE ${CMAKE_SOURCE_DIR}/idl/bits.idl)
+set(IDL_OUTPUTS
+    ${GENERATED_DIR}/bits.h ${GENERATED_DIR}/bits_i.c ${GENERATED_DIR}/bits_p.c
+    ${GENERATED_DIR}/bits.tlb)
+add_custom_command(
+    OUTPUT ${IDL_OUTPUTS}
+    COMMAND ${WIDL} -m64 --win64 -I${WINE_INCLUDE_DIR} -L${WINE_TLB_DIR}
+            -h -H bits.h -u -U bits_i.c -p -P bits_p.c -t -T bits.tlb
+            ${IDL_FILE}
+    DEPENDS ${IDL_FILE}
+    WORKING_DIRECTORY ${GENERATED_DIR}
+    COMMENT "widl idl/bits.idl"
+    VERBATIM)
+add_custom_target(openbits_idl DEPENDS ${IDL_OUTPUTS})
+
+set(OPENBITS_DEFINITIONS COBJMACROS CONST_VTABLE WIN32_LEAN_AND_MEAN _WIN32_WINNT=0x0600)
+
+# Generated code: compiled once, without our warning flags.
+add_library(openbits_guids STATIC ${GENERATED_DIR}/bits_i.c)
+target_compile_definitions(openbits_guids PRIVATE ${OPENBITS_DEFINITIONS})
+target_compile_options(openbits_guids PRIVATE -w)
+add_dependencies(openbits_guids openbits_idl)
+
+# bits_p.c (proxies and stubs) is generated with the rest; it is built into the DLL by the
+# out-of-process work, which also brings the exception handling widl's proxies need.
+
+# --- the platform-free core ----------------------------------------------------------------
+add_library(openbits_core STATIC ${CORE_SOURCES})
+target_include_directories(openbits_core PUBLIC ${CMAKE_SOURCE_DIR}/src ${GENERATED_DIR})
+target_compile_definitions(openbits_core PUBLIC ${OPENBITS_DEFINITIONS})
+target_compile_options(openbits_core PRIVATE ${OPENBITS_WARNINGS})
+add_dependencies(openbits_core openbits_idl)
+
+# --- openbits.dll ------------------------------------------------------------------------------
+add_library(openbits SHARED
+    src/class_factory.c
+    src/common.c
+    src/debug.c
+    src/job.c
+    src/manager.c
+    src/module.c
+    src/qmgr.c
+    src/register.c
+    src/service.c
+    src/openbits.rc
+    src/openbits.def)
+set_target_properties(openbits PROPERTIES PREFIX "" OUTPUT_NAME openbits)
+target_include_directories(openbits PRIVATE ${CMAKE_SOURCE_DIR}/include)
+target_compile_options(openbits PRIVATE ${OPENBITS_WARNINGS})
+target_link_libraries(openbits PRIVATE openbits_core openbits_guids ole32 oleaut32 rpcrt4 uuid advapi32)
+target_link_options(openbits PRIVATE -static-libgcc)
+set_source_files_properties(src/openbits.rc PROPERTIES
+    OBJECT_DEPENDS ${GENERATED_DIR}/bits.tlb)
+set(CMAKE_RC_FLAGS "${CMAKE_RC_FLAGS} -I${GENERATED_DIR}")
+enable_language(RC)
+
+# --- the Wine prefix the tests run in -------------------------------------------------------
+set(WINE_PREFIX ${CMAKE_BINARY_DIR}/wineprefix)
+add_custom_command(
+    OUTPUT ${WINE_PREFIX}/.created
+    COMMAND ${CMAKE_COMMAND} -E env WINEPREFIX=${WINE_PREFIX} WINEDEBUG=-all
+            WINEDLLOVERRIDES=mscoree,mshtml= wineboot -i
+    COMMAND ${CMAKE_COMMAND} -E env WINEPREFIX=${WINE_PREFIX} wineserver -w
+    COMMAND ${CMAKE_COMMAND} -E touch ${WINE_PREFIX}/.created
+    COMMENT "Creating the tests' Wine prefix"
+    VERBATIM)
+add_custom_target(wineprefix ALL DEPENDS ${WINE_PREFIX}/.created)
+
+include(${CMAKE_SOURCE_DIR}/tests/tests-windows.cmake)

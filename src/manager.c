@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: MIT */
+/* The manager object: IBackgroundCopyManager. One object per CreateInstance, every versioned
+ * CLSID alike; all managers share the process-wide service and its queue. */
+#include <stdlib.h>
+
+#include "job.h"
+#include "objects.h"
+
+#define MAX_DISPLAY_NAME 256
+
+struct manager
+{
+    IBackgroundCopyManager IBackgroundCopyManager_iface;
+    IUnknown *marshal;                    /* aggregated free-threaded marshaler */
+    LONG refcount;
+    struct service *service;              /* counted reference */
+};
+
+static inline struct manager *impl_from_IBackgroundCopyManager(IBackgroundCopyManager *iface)
+{
+    return CONTAINING_RECORD(iface, struct manager, IBackgroundCopyManager_iface);
+}
+
+static const struct qi_entry manager_qi[] =
+{
+    QI_ENTRY(IID_IBackgroundCopyManager, struct manager, IBackgroundCopyManager_iface),
+    QI_END
+};
+
+static void manager_destroy(struct manager *manager)
+{
+    if (manager->marshal) IUnknown_Release(manager->marshal);
+    if (manager->service) service_put(manager->service);
+    free(manager);
+    module_unlock();
+}
+
+static HRESULT WINAPI manager_QueryInterface(IBackgroundCopyManager *iface, REFIID riid, void **out)
+{
+    struct manager *manager = impl_from_IBackgroundCopyManager(iface);
+
+    TRACE("%p, %s, %p.\n", iface, debugstr_guid(riid), out);
+    return qi_lookup(manager, manager_qi, manager->marshal, riid, out);
+}
+
+static ULONG WINAPI manager_AddRef(IBackgroundCopyManager *iface)
+{
+    struct manager *manager = impl_from_IBackgroundCopyManager(iface);
+    ULONG refcount = InterlockedIncrement(&manager->refcount);
+
+    TRACE("%p, refcount %lu.\n", iface, refcount);
+    return refcount;
+}
+
+static ULONG WINAPI manager_Release(IBackgroundCopyManager *iface)
+{
+    struct manager *manager = impl_from_IBackgroundCopyManager(iface);
+    ULONG refcount = InterlockedDecrement(&manager->refcount);
+
+    TRACE("%p, refcount %lu.\n", iface, refcount);
+    if (!refcount) manager_destroy(manager);
+    return refcount;
+}
+
+static HRESULT WINAPI manager_CreateJob(IBackgroundCopyManager *iface, LPCWSTR name, BG_JOB_TYPE type,
+                                        GUID *id, IBackgroundCopyJob **job)
+{
+    struct manager *manager = impl_from_IBackgroundCopyManager(iface);
+    GUID new_id;
+    HRESULT hr;
+
+    TRACE("%p, %s, %d, %p, %p.\n", iface, debugstr_w(name), type, id, job);
+    if (job) *job = NULL;
+    if (!name || !id || !job) return E_INVALIDARG;
+    if (wcsnlen(name, MAX_DISPLAY_NAME + 1) > MAX_DISPLAY_NAME) return E_INVALIDARG;
+    /* An unknown job type: the spec leaves the code open (unconfirmed); E_INVALIDARG is
+     * what a client checking for bad arguments expects. */
+    if ((unsigned int)type > BG_JOB_TYPE_UPLOAD_REPLY) return E_INVALIDARG;
+
+    if (FAILED(hr = job_create(manager->service, name, type, &new_id, job))) return hr;
+    *id = new_id;
+    return S_OK;
+}
+
+static HRESULT WINAPI manager_GetJob(IBackgroundCopyManager *iface, REFGUID id, IBackgroundCopyJob **job)
+{
+    struct manager *manager = impl_from_IBackgroundCopyManager(iface);
+    struct queue_entry *entry;
+
+    TRACE("%p, %s, %p.\n", iface, debugstr_guid(id), job);
+    if (!job) return E_INVALIDARG;
+    *job = NULL;
+    if (!id) return E_INVALIDARG;
+
+    service_lock(manager->service);
+    if ((entry = queue_find(&manager->service->jobs, id)))
+        *job = job_from_entry_locked(entry);
+    service_unlock(manager->service);
+    return *job ? S_OK : BG_E_NOT_FOUND;
+}
+
+static HRESULT WINAPI manager_EnumJobs(IBackgroundCopyManager *iface, DWORD flags, IEnumBackgroundCopyJobs **out)
+{
+    TRACE("%p, %#lx, %p.\n", iface, flags, out);
+    if (out) *out = NULL;
+    WARN("EnumJobs is not implemented yet.\n");
+    return E_NOTIMPL;
+}
+
+static HRESULT WINAPI manager_GetErrorDescription(IBackgroundCopyManager *iface, HRESULT code, DWORD language,
+                                                  LPWSTR *description)
+{
+    TRACE("%p, %#lx, %#lx, %p.\n", iface, code, language, description);
+    if (description) *description = NULL;
+    WARN("GetErrorDescription is not implemented yet.\n");
+    return E_NOTIMPL;
+}
+
+static const IBackgroundCopyManagerVtbl manager_vtbl =
+{
+    manager_QueryInterface,
+    manager_AddRef,
+    manager_Release,
+    manager_CreateJob,
+    manager_GetJob,
+    manager_EnumJobs,
+    manager_GetErrorDescription,
+};
+
+HRESULT manager_create(REFIID riid, void **out)
+{
+    struct manager *manager;
+    HRESULT hr;
+
+    *out = NULL;
+    if (!(manager = calloc(1, sizeof(*manager)))) return E_OUTOFMEMORY;
+    module_lock();
+    manager->IBackgroundCopyManager_iface.lpVtbl = &manager_vtbl;
+    manager->refcount = 1;
+    if (FAILED(hr = CoCreateFreeThreadedMarshaler((IUnknown *)&manager->IBackgroundCopyManager_iface,
+                                                  &manager->marshal)))
+        goto fail;
+    if (FAILED(hr = service_get(&manager->service))) goto fail;
+
+    hr = manager_QueryInterface(&manager->IBackgroundCopyManager_iface, riid, out);
+    manager_Release(&manager->IBackgroundCopyManager_iface);
+    return hr;
+
+fail:
+    manager_destroy(manager);
+    return hr;
+}

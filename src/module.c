@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+/* DLL entry points and the class table they share with registration. */
+#include "objects.h"
+#include "register.h"
+
+HINSTANCE module_instance;
+static LONG module_refs;        /* live objects + class-factory server locks */
+
+void module_lock(void)
+{
+    InterlockedIncrement(&module_refs);
+}
+
+void module_unlock(void)
+{
+    InterlockedDecrement(&module_refs);
+}
+
+LONG module_lock_count(void)
+{
+    return InterlockedCompareExchange(&module_refs, 0, 0);
+}
+
+/* Every CLSID openbits serves. Every versioned manager CLSID hands out the same manager. */
+const struct class_info class_table[] =
+{
+    { &CLSID_BackgroundCopyManager,     L"openbits Background Copy Manager",      manager_create },
+    { &CLSID_BackgroundCopyManager1_5,  L"openbits Background Copy Manager 1.5",  manager_create },
+    { &CLSID_BackgroundCopyManager2_0,  L"openbits Background Copy Manager 2.0",  manager_create },
+    { &CLSID_BackgroundCopyManager2_5,  L"openbits Background Copy Manager 2.5",  manager_create },
+    { &CLSID_BackgroundCopyManager3_0,  L"openbits Background Copy Manager 3.0",  manager_create },
+    { &CLSID_BackgroundCopyManager4_0,  L"openbits Background Copy Manager 4.0",  manager_create },
+    { &CLSID_BackgroundCopyManager5_0,  L"openbits Background Copy Manager 5.0",  manager_create },
+    { &CLSID_BackgroundCopyManager10_1, L"openbits Background Copy Manager 10.1", manager_create },
+    { &CLSID_BackgroundCopyManager10_2, L"openbits Background Copy Manager 10.2", manager_create },
+    { &CLSID_BackgroundCopyManager10_3, L"openbits Background Copy Manager 10.3", manager_create },
+    { &CLSID_BackgroundCopyQMgr,        L"openbits Background Copy QMgr (BITS 1.x)", qmgr_create },
+};
+const size_t class_table_size = ARRAY_SIZE(class_table);
+
+/* DllMain runs under the loader lock: it only records the module handle. */
+BOOL WINAPI DllMain(HINSTANCE instance, DWORD reason, void *reserved)
+{
+    if (reason == DLL_PROCESS_ATTACH) module_instance = instance;
+    return TRUE;
+}
+
+HRESULT WINAPI DllGetClassObject(REFCLSID clsid, REFIID riid, void **out)
+{
+    size_t i;
+
+    TRACE("%s, %s, %p.\n", debugstr_guid(clsid), debugstr_guid(riid), out);
+    if (!out) return E_POINTER;
+    *out = NULL;
+    if (!clsid || !riid) return E_INVALIDARG;
+
+    for (i = 0; i < class_table_size; ++i)
+        if (IsEqualCLSID(clsid, class_table[i].clsid))
+            return class_factory_create(&class_table[i], riid, out);
+
+    WARN("class %s is not ours.\n", debugstr_guid(clsid));
+    return CLASS_E_CLASSNOTAVAILABLE;
+}
+
+HRESULT WINAPI DllCanUnloadNow(void)
+{
+    return module_lock_count() ? S_FALSE : S_OK;
+}
+
+HRESULT WINAPI DllRegisterServer(void)
+{
+    return register_classes(REGISTER_MACHINE);
+}
+
+HRESULT WINAPI DllUnregisterServer(void)
+{
+    return unregister_classes(REGISTER_MACHINE);
+}
+
+/* regsvr32 /i:user registers for the current user (HKCU\Software\Classes), which Windows
+ * honours; Wine 8's COM ignores HKCU classes, so under Wine only machine-wide registration
+ * reaches clients. No command line (or "machine") means machine-wide. */
+HRESULT WINAPI DllInstall(BOOL install, const WCHAR *cmdline)
+{
+    enum register_scope scope;
+
+    TRACE("%d, %s.\n", install, debugstr_w(cmdline));
+    if (!cmdline || !*cmdline || !_wcsicmp(cmdline, L"machine")) scope = REGISTER_MACHINE;
+    else if (!_wcsicmp(cmdline, L"user")) scope = REGISTER_USER;
+    else return E_INVALIDARG;
+
+    return install ? register_classes(scope) : unregister_classes(scope);
+}

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+#include "com_test.h"
+
+void test_file_path(const WCHAR *name, WCHAR *path, size_t size)
+{
+    DWORD len = GetModuleFileNameW(NULL, path, (DWORD)size);
+    WCHAR *slash;
+
+    assert_true(len > 0 && len < size);
+    slash = wcsrchr(path, L'\\');
+    assert_non_null(slash);
+    assert_true((size_t)(slash + 1 - path) + wcslen(name) < size);
+    wcscpy(slash + 1, name);
+}
+
+void openbits_dll_load(struct openbits_dll *dll)
+{
+    WCHAR path[MAX_PATH];
+
+    memset(dll, 0, sizeof(*dll));
+    test_file_path(L"openbits.dll", path, ARRAYSIZE(path));
+    dll->module = LoadLibraryW(path);
+    if (!dll->module) fail_msg("cannot load %ls: error %lu", path, GetLastError());
+    dll->DllGetClassObject = (void *)GetProcAddress(dll->module, "DllGetClassObject");
+    dll->DllCanUnloadNow = (void *)GetProcAddress(dll->module, "DllCanUnloadNow");
+    dll->DllRegisterServer = (void *)GetProcAddress(dll->module, "DllRegisterServer");
+    dll->DllUnregisterServer = (void *)GetProcAddress(dll->module, "DllUnregisterServer");
+    dll->DllInstall = (void *)GetProcAddress(dll->module, "DllInstall");
+    assert_non_null(dll->DllGetClassObject);
+    assert_non_null(dll->DllCanUnloadNow);
+    assert_non_null(dll->DllRegisterServer);
+    assert_non_null(dll->DllUnregisterServer);
+    assert_non_null(dll->DllInstall);
+}
+
+void openbits_dll_unload(struct openbits_dll *dll)
+{
+    if (dll->module) FreeLibrary(dll->module);
+    memset(dll, 0, sizeof(*dll));
+}
+
+HRESULT openbits_create(struct openbits_dll *dll, const CLSID *clsid, const IID *iid, void **out)
+{
+    IClassFactory *factory;
+    HRESULT hr;
+
+    *out = NULL;
+    if (FAILED(hr = dll->DllGetClassObject(clsid, &IID_IClassFactory, (void **)&factory))) return hr;
+    hr = IClassFactory_CreateInstance(factory, NULL, iid, out);
+    IClassFactory_Release(factory);
+    return hr;
+}

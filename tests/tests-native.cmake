@@ -1,0 +1,11 @@
+# SPDX-License-Identifier: MIT
+# Core tests, built natively under ASan/UBSan against Debian's libcmocka-dev.
+foreach(name queue job_state)
+    add_executable(native_test_${name} ${CMAKE_SOURCE_DIR}/tests/core/test_${name}.c)
+    target_link_libraries(native_test_${name} PRIVATE openbits_core ${CMOCKA_LIBRARY})
+    target_include_directories(native_test_${name} PRIVATE ${CMOCKA_INCLUDE_DIR})
+    target_compile_options(native_test_${name} PRIVATE ${OPENBITS_WARNINGS})
+    add_test(NAME native.${name} COMMAND native_test_${name})
+    set_tests_properties(native.${name} PROPERTIES
+        ENVIRONMENT "ASAN_OPTIONS=detect_leaks=1:abort_on_error=1;UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1")
+endforeach()

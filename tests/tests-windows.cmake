@@ -1,0 +1,82 @@
+# SPDX-License-Identifier: MIT
+# Tests of openbits.dll, cross-built and run under Wine in the build's private prefix.
+
+set(CMOCKA_ROOT ${CMAKE_BINARY_DIR}/_deps/cmocka-mingw CACHE PATH "cmocka cross-built for MinGW-w64")
+if(NOT EXISTS ${CMOCKA_ROOT}/lib/libcmocka-static.a)
+    message(FATAL_ERROR "cmocka for MinGW-w64 is missing at ${CMOCKA_ROOT}: run scripts/setup.sh")
+endif()
+add_library(cmocka_mingw STATIC IMPORTED)
+set_target_properties(cmocka_mingw PROPERTIES
+    IMPORTED_LOCATION ${CMOCKA_ROOT}/lib/libcmocka-static.a
+    INTERFACE_INCLUDE_DIRECTORIES ${CMOCKA_ROOT}/include)
+
+add_library(test_support STATIC ${CMAKE_SOURCE_DIR}/tests/support/com_test.c)
+target_include_directories(test_support PUBLIC ${CMAKE_SOURCE_DIR}/tests/support ${GENERATED_DIR}
+    ${CMAKE_SOURCE_DIR}/include)
+target_compile_definitions(test_support PUBLIC ${OPENBITS_DEFINITIONS})
+target_compile_options(test_support PRIVATE ${OPENBITS_WARNINGS})
+target_link_libraries(test_support PUBLIC cmocka_mingw openbits_guids ole32 oleaut32 uuid advapi32)
+add_dependencies(test_support openbits_idl)
+
+set(WINE_TEST_ENV "WINEPREFIX=${WINE_PREFIX}" "WINEDEBUG=-all")
+
+# Stops the prefix's wineserver once every test has run.
+add_test(NAME wine.stop COMMAND sh -c "WINEPREFIX='${WINE_PREFIX}' wineserver -k 2>/dev/null; exit 0")
+set_tests_properties(wine.stop PROPERTIES FIXTURES_CLEANUP wine)
+
+function(openbits_wine_test name)
+    cmake_parse_arguments(T "" "" "SOURCES;LIBS;LOCK" ${ARGN})
+    add_executable(${name} ${T_SOURCES})
+    target_compile_options(${name} PRIVATE ${OPENBITS_WARNINGS})
+    target_link_libraries(${name} PRIVATE test_support ${T_LIBS})
+    target_link_options(${name} PRIVATE -static-libgcc)
+    add_dependencies(${name} openbits wineprefix)
+    add_test(NAME wine.${name} COMMAND ${name})
+    set_tests_properties(wine.${name} PROPERTIES
+        ENVIRONMENT "${WINE_TEST_ENV}" FIXTURES_REQUIRED wine TIMEOUT 300)
+    if(T_LOCK)
+        set_tests_properties(wine.${name} PROPERTIES RESOURCE_LOCK "${T_LOCK}")
+    endif()
+endfunction()
+
+# Core tests, also run natively (tests-native.cmake).
+openbits_wine_test(test_queue SOURCES ${CMAKE_SOURCE_DIR}/tests/core/test_queue.c LIBS openbits_core)
+openbits_wine_test(test_job_state SOURCES ${CMAKE_SOURCE_DIR}/tests/core/test_job_state.c LIBS openbits_core)
+
+# COM objects through the DLL's own entry points (no registration needed).
+openbits_wine_test(test_class_factory SOURCES ${CMAKE_SOURCE_DIR}/tests/com/test_class_factory.c)
+openbits_wine_test(test_manager SOURCES ${CMAKE_SOURCE_DIR}/tests/com/test_manager.c)
+
+# ABI: our generated headers against MinGW-w64's system headers.
+set(ABI_LIST ${CMAKE_BINARY_DIR}/abi/abi_list.h)
+set(ABI_SYSTEM_HEADERS bits.h bits1_5.h bits2_0.h bits2_5.h bits3_0.h bits5_0.h qmgr.h)
+add_custom_command(
+    OUTPUT ${ABI_LIST} ${CMAKE_BINARY_DIR}/abi/abi_sys_names.h
+    COMMAND ${CMAKE_COMMAND} -DINCLUDE_DIR=/usr/share/mingw-w64/include
+            "-DHEADERS=${ABI_SYSTEM_HEADERS}" -DOUTPUT_DIR=${CMAKE_BINARY_DIR}/abi
+            -P ${CMAKE_SOURCE_DIR}/tests/abi/abi_list.cmake
+    DEPENDS ${CMAKE_SOURCE_DIR}/tests/abi/abi_list.cmake
+    COMMENT "Listing the vtables of MinGW-w64's BITS headers"
+    VERBATIM)
+add_custom_target(abi_list DEPENDS ${ABI_LIST})
+# abi_system.c sees the system headers only, never ours: it is an object library of its own.
+add_library(abi_system OBJECT ${CMAKE_SOURCE_DIR}/tests/abi/abi_system.c)
+target_include_directories(abi_system PRIVATE ${CMAKE_BINARY_DIR}/abi ${CMAKE_SOURCE_DIR}/tests/abi)
+target_compile_definitions(abi_system PRIVATE COBJMACROS CONST_VTABLE _WIN32_WINNT=0x0600)
+target_compile_options(abi_system PRIVATE ${OPENBITS_WARNINGS})
+add_dependencies(abi_system abi_list)
+openbits_wine_test(test_abi SOURCES
+    ${CMAKE_SOURCE_DIR}/tests/abi/test_abi.c
+    ${CMAKE_SOURCE_DIR}/tests/abi/abi_ours.c
+    $<TARGET_OBJECTS:abi_system>)
+target_include_directories(test_abi PRIVATE ${CMAKE_BINARY_DIR}/abi ${CMAKE_SOURCE_DIR}/tests/abi)
+add_dependencies(test_abi abi_list)
+
+# Registration with Wine's regsvr32 in the prefix, and clients in separate processes.
+add_executable(registration_probe ${CMAKE_SOURCE_DIR}/tests/registration/probe.c)
+target_compile_options(registration_probe PRIVATE ${OPENBITS_WARNINGS})
+target_link_libraries(registration_probe PRIVATE test_support)
+target_link_options(registration_probe PRIVATE -static-libgcc -municode)
+openbits_wine_test(test_registration SOURCES ${CMAKE_SOURCE_DIR}/tests/registration/test_registration.c
+    LOCK wine_registry)
+add_dependencies(test_registration registration_probe)
