@@ -79,3 +79,11 @@ add_custom_command(
 add_custom_target(wineprefix ALL DEPENDS ${WINE_PREFIX}/.created)
 
 include(${CMAKE_SOURCE_DIR}/tests/tests-windows.cmake)
+
+# --- examples: plain BITS clients ---------------------------------------------------------------
+add_executable(create_and_get examples/create_and_get.c)
+target_include_directories(create_and_get PRIVATE ${GENERATED_DIR})
+target_compile_definitions(create_and_get PRIVATE ${OPENBITS_DEFINITIONS})
+target_compile_options(create_and_get PRIVATE ${OPENBITS_WARNINGS})
+target_link_libraries(create_and_get PRIVATE openbits_guids ole32 uuid)
+target_link_options(create_and_get PRIVATE -static-libgcc)
