@@ -44,18 +44,9 @@ target_compile_options(openbits_core PRIVATE ${OPENBITS_WARNINGS})
 add_dependencies(openbits_core openbits_idl)
 
 # --- openbits.dll ------------------------------------------------------------------------------
-add_library(openbits SHARED
-    src/class_factory.c
-    src/common.c
-    src/debug.c
-    src/job.c
-    src/manager.c
-    src/module.c
-    src/qmgr.c
-    src/register.c
-    src/service.c
-    src/openbits.rc
-    src/openbits.def)
+# Every src/*.c is part of the DLL (one COM object per file).
+file(GLOB OPENBITS_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/*.c)
+add_library(openbits SHARED ${OPENBITS_SOURCES} src/openbits.rc src/openbits.def)
 set_target_properties(openbits PROPERTIES PREFIX "" OUTPUT_NAME openbits)
 target_include_directories(openbits PRIVATE ${CMAKE_SOURCE_DIR}/include)
 target_compile_options(openbits PRIVATE ${OPENBITS_WARNINGS})

@@ -1,7 +1,10 @@
 # SPDX-License-Identifier: MIT
 # Core tests, built natively under ASan/UBSan against Debian's libcmocka-dev.
-foreach(name queue job_state)
-    add_executable(native_test_${name} ${CMAKE_SOURCE_DIR}/tests/core/test_${name}.c)
+file(GLOB CORE_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/core/test_*.c)
+foreach(source IN LISTS CORE_TESTS)
+    get_filename_component(name ${source} NAME_WE)
+    string(REGEX REPLACE "^test_" "" name ${name})
+    add_executable(native_test_${name} ${source})
     target_link_libraries(native_test_${name} PRIVATE openbits_core ${CMOCKA_LIBRARY})
     target_include_directories(native_test_${name} PRIVATE ${CMOCKA_INCLUDE_DIR})
     target_compile_options(native_test_${name} PRIVATE ${OPENBITS_WARNINGS})

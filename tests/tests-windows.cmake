@@ -39,13 +39,20 @@ function(openbits_wine_test name)
     endif()
 endfunction()
 
-# Core tests, also run natively (tests-native.cmake).
-openbits_wine_test(test_queue SOURCES ${CMAKE_SOURCE_DIR}/tests/core/test_queue.c LIBS openbits_core)
-openbits_wine_test(test_job_state SOURCES ${CMAKE_SOURCE_DIR}/tests/core/test_job_state.c LIBS openbits_core)
+# Core tests (tests/core/test_*.c), also run natively (tests-native.cmake).
+file(GLOB CORE_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/core/test_*.c)
+foreach(source IN LISTS CORE_TESTS)
+    get_filename_component(name ${source} NAME_WE)
+    openbits_wine_test(${name} SOURCES ${source} LIBS openbits_core)
+endforeach()
 
-# COM objects through the DLL's own entry points (no registration needed).
-openbits_wine_test(test_class_factory SOURCES ${CMAKE_SOURCE_DIR}/tests/com/test_class_factory.c)
-openbits_wine_test(test_manager SOURCES ${CMAKE_SOURCE_DIR}/tests/com/test_manager.c)
+# COM objects through the DLL's own entry points, no registration (tests/com/test_*.c: one
+# file per interface).
+file(GLOB COM_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/com/test_*.c)
+foreach(source IN LISTS COM_TESTS)
+    get_filename_component(name ${source} NAME_WE)
+    openbits_wine_test(${name} SOURCES ${source})
+endforeach()
 
 # ABI: our generated headers against MinGW-w64's system headers.
 set(ABI_LIST ${CMAKE_BINARY_DIR}/abi/abi_list.h)
