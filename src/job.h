@@ -1,20 +1,33 @@
 /* SPDX-License-Identifier: MIT */
-/* The job object: IBackgroundCopyJob through IBackgroundCopyJob5 on one vtable.
+/* The job object: IBackgroundCopyJob through Job5 on one vtable (job.c), and
+ * IBackgroundCopyJobHttpOptions through 3 and IBitsTokenOptions (job_options.c), one identity.
  *
  * Two counts keep a job alive. `refcount` is the COM count clients see: it is 0 right after
  * the manager's CreateJob hands out its reference and the client releases it, as on Windows.
  * `holds` counts internal holders: the queue's hold while the job is unfinished, and one hold
  * while refcount > 0. The object is freed when holds reaches 0. A 0 -> 1 COM transition only
- * happens through the queue (GetJob) under the service lock, while the queue's hold keeps the
- * object alive. */
+ * happens through the queue (GetJob, EnumJobs) under the service lock, while the queue's hold
+ * keeps the object alive. */
 #ifndef OPENBITS_JOB_H
 #define OPENBITS_JOB_H
 
 #include "service.h"
 
+#define JOB_AUTH_TARGETS 2        /* BG_AUTH_TARGET_SERVER, _PROXY */
+#define JOB_AUTH_SCHEMES 5        /* BG_AUTH_SCHEME_BASIC .. _PASSPORT */
+
+struct job_credential
+{
+    BOOL set;
+    WCHAR *user;                          /* may be NULL (implicit NTLM/Negotiate) */
+    WCHAR *password;                      /* wiped before it is freed */
+};
+
 struct job
 {
     IBackgroundCopyJob5 IBackgroundCopyJob5_iface;
+    IBackgroundCopyJobHttpOptions3 IBackgroundCopyJobHttpOptions3_iface;
+    IBitsTokenOptions IBitsTokenOptions_iface;
     IUnknown *marshal;                    /* aggregated free-threaded marshaler */
     LONG refcount;                        /* COM references */
     LONG holds;                           /* internal holds (see above) */
@@ -22,11 +35,57 @@ struct job
 
     struct queue_entry entry;             /* id is immutable; link  [service lock] */
     BG_JOB_TYPE type;                     /* immutable */
-    BG_JOB_STATE state;                   /* [service lock] */
-    WCHAR *display_name;                  /* [service lock] */
     FILETIME creation_time;               /* immutable */
-    FILETIME modification_time;           /* [service lock] */
+
+    /* Everything below: [service lock] */
+    BG_JOB_STATE state;
+    BOOL resumed;                         /* Resume has succeeded at least once */
+    FILETIME modification_time, completion_time;
+    WCHAR *display_name, *description;
+    BG_JOB_PRIORITY priority;
+    ULONG notify_flags;
+    DWORD notify_cookie;                  /* GIT cookie of the notify interface, 0 = none */
+    WCHAR *notify_program, *notify_parameters;    /* NULL = never set ("") */
+    ULONG retry_delay, no_progress_timeout, max_download_time, error_count;
+    BG_JOB_PROXY_USAGE proxy_usage;
+    WCHAR *proxy_list, *proxy_bypass;
+    WCHAR *owner;                         /* string SID */
+    ULONG owner_integrity;
+    BOOL owner_elevated;
+    struct job_credential credentials[JOB_AUTH_TARGETS][JOB_AUTH_SCHEMES];
+    WCHAR *reply_file_name;
+    DWORD acl_flags, peer_flags;
+    ULONG file_count;
+
+    /* IBackgroundCopyJob5 properties */
+    DWORD cost_flags;
+    GUID notification_clsid;
+    BOOL dynamic_content, high_performance, on_demand;
+    UINT64 max_download_size;
+    BG_AUTH_TARGET stored_credentials_target;     /* 0 = not set */
+    DWORD min_notification_interval;
+
+    /* IBackgroundCopyJobHttpOptions..3 */
+    BOOL has_certificate, certificate_by_hash;
+    BG_CERT_STORE_LOCATION certificate_location;
+    WCHAR *certificate_store, *certificate_subject;
+    BYTE certificate_hash[20];
+    WCHAR *custom_headers;
+    BOOL headers_write_only;
+    ULONG security_flags;
+    WCHAR *http_method;                   /* NULL = the default for the job type */
+    DWORD certificate_callback_cookie;    /* GIT cookie, 0 = none */
+
+    /* IBitsTokenOptions */
+    BG_TOKEN token_flags;
+    WCHAR *helper_token_sid;
+    HANDLE helper_token;
 };
+
+static inline struct job *impl_from_IBackgroundCopyJob5(IBackgroundCopyJob5 *iface)
+{
+    return CONTAINING_RECORD(iface, struct job, IBackgroundCopyJob5_iface);
+}
 
 /* Creates a SUSPENDED job and puts it in the service's queue. On success *out is the
  * job's IBackgroundCopyJob with one COM reference. */
@@ -35,5 +94,22 @@ HRESULT job_create(struct service *service, const WCHAR *display_name, BG_JOB_TY
 
 /* Requires: service lock. Hands out a COM reference to a queued job. */
 IBackgroundCopyJob *job_from_entry_locked(struct queue_entry *entry);
+
+/* Requires: service lock. Records a change of the job (GetTimes' ModificationTime). */
+void job_touch_locked(struct job *job);
+
+/* job_options.c: the vtables of the secondary interfaces. */
+extern const IBackgroundCopyJobHttpOptions3Vtbl job_http_options_vtbl;
+extern const IBitsTokenOptionsVtbl job_token_options_vtbl;
+/* Frees what job_options.c owns in the job (called by the job's destroy). */
+void job_options_free(struct job *job);
+/* Requires: service lock. Drops what TakeOwnership strips here: the client certificate and the
+ * custom headers (freeing memory is no callout). */
+void job_options_strip_locked(struct job *job);
+
+/* Copies a string before the lock is taken; NULL stays NULL. */
+HRESULT job_copy_string(const WCHAR *src, WCHAR **out);
+/* Wipes and frees a secret. */
+void free_secret(WCHAR *secret);
 
 #endif
