@@ -418,7 +418,9 @@ static HRESULT WINAPI http_options_SetServerCertificateValidationInterface(IBack
         if (FAILED(hr = IUnknown_QueryInterface(callback, &IID_IBackgroundCopyServerCertificateValidationCallback,
                                                 (void **)&validator)))
             return E_NOINTERFACE;
-        hr = notify_register((IUnknown *)validator, &IID_IBackgroundCopyServerCertificateValidationCallback, &cookie);
+        /* Kept as IUnknown in the GIT: that marshals with the system's IUnknown proxy, and the
+         * engine asks for the callback interface when it calls it. */
+        hr = notify_register((IUnknown *)validator, &IID_IUnknown, &cookie);
         IBackgroundCopyServerCertificateValidationCallback_Release(validator);
         if (FAILED(hr)) return hr;
     }
