@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* The manager object: IBackgroundCopyManager. One object per CreateInstance, every versioned
- * CLSID alike; all managers share the process-wide service and its queue. */
+/* The manager object: IBackgroundCopyManager, and IBitsPeerCacheAdministration (peercache.c).
+ * One object per CreateInstance, every versioned CLSID alike; all managers share the
+ * process-wide service and its queue. */
 #include <stdlib.h>
 
 #include "job.h"
@@ -11,6 +12,7 @@
 struct manager
 {
     IBackgroundCopyManager IBackgroundCopyManager_iface;
+    struct peercache_admin peercache;     /* IBitsPeerCacheAdministration, forwards IUnknown to us */
     IUnknown *marshal;                    /* aggregated free-threaded marshaler */
     LONG refcount;
     struct service *service;              /* counted reference */
@@ -23,7 +25,8 @@ static inline struct manager *impl_from_IBackgroundCopyManager(IBackgroundCopyMa
 
 static const struct qi_entry manager_qi[] =
 {
-    QI_ENTRY(IID_IBackgroundCopyManager, struct manager, IBackgroundCopyManager_iface),
+    QI_ENTRY(IID_IBackgroundCopyManager, struct manager, IBackgroundCopyManager_iface),     /* identity */
+    QI_ENTRY(IID_IBitsPeerCacheAdministration, struct manager, peercache.IBitsPeerCacheAdministration_iface),
     QI_END
 };
 
@@ -137,6 +140,7 @@ HRESULT manager_create(REFIID riid, void **out)
     module_lock();
     manager->IBackgroundCopyManager_iface.lpVtbl = &manager_vtbl;
     manager->refcount = 1;
+    peercache_admin_init(&manager->peercache, (IUnknown *)&manager->IBackgroundCopyManager_iface);
     if (FAILED(hr = CoCreateFreeThreadedMarshaler((IUnknown *)&manager->IBackgroundCopyManager_iface,
                                                   &manager->marshal)))
         goto fail;
