@@ -102,12 +102,50 @@ static HRESULT WINAPI manager_GetJob(IBackgroundCopyManager *iface, REFGUID id, 
     return *job ? S_OK : BG_E_NOT_FOUND;
 }
 
+struct job_snapshot
+{
+    IBackgroundCopyJob **items;
+    ULONG count;
+};
+
+/* Requires: service lock. */
+static BOOL snapshot_job_locked(struct queue_entry *entry, void *context)
+{
+    struct job_snapshot *snapshot = context;
+
+    snapshot->items[snapshot->count++] = job_from_entry_locked(entry);
+    return TRUE;
+}
+
+/* The enumerator is a snapshot of the queue at the time of the call; the job objects in it stay
+ * live. Jobs in a final state have left the queue, so they are never enumerated.
+ *
+ * BG_JOB_ENUM_ALL_USERS: the queue belongs to this process and jobs record no owner yet, so every
+ * queued job is the caller's. The caller's jobs and all users' jobs are then the same set, and
+ * neither needs the administrator check Windows makes for ALL_USERS. */
 static HRESULT WINAPI manager_EnumJobs(IBackgroundCopyManager *iface, DWORD flags, IEnumBackgroundCopyJobs **out)
 {
+    struct manager *manager = impl_from_IBackgroundCopyManager(iface);
+    struct job_snapshot snapshot = { NULL, 0 };
+    size_t count;
+
     TRACE("%p, %#lx, %p.\n", iface, flags, out);
-    if (out) *out = NULL;
-    WARN("EnumJobs is not implemented yet.\n");
-    return E_NOTIMPL;
+    if (!out) return E_INVALIDARG;
+    *out = NULL;
+    /* Flag bits other than BG_JOB_ENUM_ALL_USERS: the spec leaves the code open (unconfirmed);
+     * E_INVALIDARG, as for CreateJob's unknown job type. */
+    if (flags & ~BG_JOB_ENUM_ALL_USERS) return E_INVALIDARG;
+
+    /* Under the lock only an allocation and AddRefs of our own jobs; the enumerator is made
+     * after it (on failure it releases the jobs, unlocked). */
+    service_lock(manager->service);
+    count = queue_count(&manager->service->jobs);
+    if (count && (snapshot.items = malloc(count * sizeof(*snapshot.items))))
+        queue_for_each(&manager->service->jobs, snapshot_job_locked, &snapshot);
+    service_unlock(manager->service);
+    if (count && !snapshot.items) return E_OUTOFMEMORY;
+
+    return enum_jobs_create(snapshot.items, snapshot.count, out);
 }
 
 static HRESULT WINAPI manager_GetErrorDescription(IBackgroundCopyManager *iface, HRESULT code, DWORD language,

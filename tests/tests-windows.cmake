@@ -54,6 +54,17 @@ foreach(source IN LISTS COM_TESTS)
     openbits_wine_test(${name} SOURCES ${source})
 endforeach()
 
+# IEnumBackgroundCopyFiles before the object model has files: the enumerator's sources built
+# into the test with a stub of the module count, fed fake files (unit_*.c: not in the glob above).
+openbits_wine_test(unit_enum_files SOURCES
+    ${CMAKE_SOURCE_DIR}/tests/com/unit_enum_files.c
+    ${CMAKE_SOURCE_DIR}/tests/support/module_stub.c
+    ${CMAKE_SOURCE_DIR}/src/enum_files.c
+    ${CMAKE_SOURCE_DIR}/src/enum_snapshot.c
+    ${CMAKE_SOURCE_DIR}/src/common.c
+    ${CMAKE_SOURCE_DIR}/src/debug.c)
+target_include_directories(unit_enum_files PRIVATE ${CMAKE_SOURCE_DIR}/src)
+
 # ABI: our generated headers against MinGW-w64's system headers.
 set(ABI_LIST ${CMAKE_BINARY_DIR}/abi/abi_list.h)
 set(ABI_SYSTEM_HEADERS bits.h bits1_5.h bits2_0.h bits2_5.h bits3_0.h bits5_0.h qmgr.h)
