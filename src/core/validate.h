@@ -21,7 +21,8 @@ enum remote_kind
 
 /* S_OK and the kind for a name BITS accepts as a remote name; E_INVALIDARG otherwise (NULL,
  * empty, over MAX_REMOTE_NAME, a segment over MAX_PATH, wildcards, an unsupported scheme such
- * as ftp://, a URL without a host, characters not legal in a URL). */
+ * as ftp://, a URL without a host, characters not legal in a URL). kind may be NULL; it is
+ * written only on S_OK. */
 HRESULT validate_remote_name(const WCHAR *name, enum remote_kind *kind);
 
 /* S_OK for a syntactically valid local name: a full path (drive-letter or UNC), at most
@@ -33,10 +34,16 @@ HRESULT validate_local_name(const WCHAR *name);
 /* TRUE when str (which may be NULL) is longer than max characters. */
 BOOL string_longer_than(const WCHAR *str, size_t max);
 
+/* ReplaceRemotePrefix's own arguments: E_INVALIDARG when either prefix is NULL or empty, S_OK
+ * otherwise. Each rewritten name must then pass validate_remote_name (BITS-SPEC.md §2.4). */
+HRESULT validate_remote_prefixes(const WCHAR *old_prefix, const WCHAR *new_prefix);
+
 /* AddFileWithRanges rules: count 0 or a Length of 0 -> E_INVALIDARG; an InitialOffset of
  * BG_LENGTH_TO_EOF -> BG_E_INVALID_RANGE; more than MAX_RANGES_PER_FILE ->
  * BG_E_TOO_MANY_RANGES_IN_FILE; duplicates or overlaps, checked after sorting by offset ->
- * BG_E_OVERLAPPING_RANGES (a range of BG_LENGTH_TO_EOF overlaps everything after it). */
+ * BG_E_OVERLAPPING_RANGES (a range of BG_LENGTH_TO_EOF overlaps everything after it).
+ * Also: NULL ranges -> E_INVALIDARG; InitialOffset + Length past 2^64 - 1 -> BG_E_INVALID_RANGE.
+ * The caller's array is left as it is. */
 HRESULT validate_ranges(const BG_FILE_RANGE *ranges, DWORD count);
 
 #endif
