@@ -36,6 +36,22 @@ add_dependencies(openbits_guids openbits_idl)
 # bits_p.c (proxies and stubs) is generated with the rest; it is built into the DLL by the
 # out-of-process work, which also brings the exception handling widl's proxies need.
 
+# --- windmc: the message table (src/messages.mc) --------------------------------------------
+# Generates messages.rc, messages.h and messages_MSG00409.bin (Unicode text) in build/generated;
+# src/openbits.rc includes messages.rc, and windres finds the .bin through -I${GENERATED_DIR}.
+find_program(WINDMC ${MINGW_TRIPLET}-windmc REQUIRED)
+set(MESSAGES_MC ${CMAKE_SOURCE_DIR}/src/messages.mc)
+set(MESSAGES_RC ${GENERATED_DIR}/messages.rc)
+set(MESSAGES_OUTPUTS ${MESSAGES_RC} ${GENERATED_DIR}/messages.h ${GENERATED_DIR}/messages_MSG00409.bin)
+add_custom_command(
+    OUTPUT ${MESSAGES_OUTPUTS}
+    COMMAND ${WINDMC} -U -b -h ${GENERATED_DIR} -r ${GENERATED_DIR} ${MESSAGES_MC}
+    DEPENDS ${MESSAGES_MC}
+    WORKING_DIRECTORY ${GENERATED_DIR}
+    COMMENT "windmc src/messages.mc"
+    VERBATIM)
+add_custom_target(openbits_messages DEPENDS ${MESSAGES_OUTPUTS})
+
 # --- the platform-free core ----------------------------------------------------------------
 add_library(openbits_core STATIC ${CORE_SOURCES})
 target_include_directories(openbits_core PUBLIC ${CMAKE_SOURCE_DIR}/src ${GENERATED_DIR})
@@ -52,8 +68,9 @@ target_include_directories(openbits PRIVATE ${CMAKE_SOURCE_DIR}/include)
 target_compile_options(openbits PRIVATE ${OPENBITS_WARNINGS})
 target_link_libraries(openbits PRIVATE openbits_core openbits_guids ole32 oleaut32 rpcrt4 uuid advapi32 crypt32)
 target_link_options(openbits PRIVATE -static-libgcc)
+add_dependencies(openbits openbits_messages)
 set_source_files_properties(src/openbits.rc PROPERTIES
-    OBJECT_DEPENDS ${GENERATED_DIR}/bits.tlb)
+    OBJECT_DEPENDS "${GENERATED_DIR}/bits.tlb;${MESSAGES_OUTPUTS}")
 set(CMAKE_RC_FLAGS "${CMAKE_RC_FLAGS} -I${GENERATED_DIR}")
 enable_language(RC)
 

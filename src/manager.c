@@ -148,13 +148,17 @@ static HRESULT WINAPI manager_EnumJobs(IBackgroundCopyManager *iface, DWORD flag
     return enum_jobs_create(snapshot.items, snapshot.count, out);
 }
 
+/* Text for any HRESULT (copy_error.c: BG_E_/BG_S_ codes from our message table, others from the
+ * system). Unlike IBackgroundCopyError's, this method accepts LanguageId 0, which the spec does
+ * not forbid here: it is FormatMessage's search order (neutral, the thread's UI language, the
+ * user's and system's defaults, US English), so BITS codes come out in English and system codes
+ * in the caller's language. */
 static HRESULT WINAPI manager_GetErrorDescription(IBackgroundCopyManager *iface, HRESULT code, DWORD language,
                                                   LPWSTR *description)
 {
     TRACE("%p, %#lx, %#lx, %p.\n", iface, code, language, description);
-    if (description) *description = NULL;
-    WARN("GetErrorDescription is not implemented yet.\n");
-    return E_NOTIMPL;
+    if (!description) return E_INVALIDARG;
+    return error_description(code, language, description);
 }
 
 static const IBackgroundCopyManagerVtbl manager_vtbl =

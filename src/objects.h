@@ -38,7 +38,8 @@ HRESULT copy_error_create(BG_ERROR_CONTEXT context, HRESULT code, IBackgroundCop
                           const WCHAR *protocol, IBackgroundCopyError **out);
 /* Text for an HRESULT in a language, as a CoTaskMemAlloc'd string: BG_E_* and BG_S_* from the
  * DLL's message table, other codes from the system. HRESULT_FROM_WIN32(ERROR_RESOURCE_LANG_NOT_FOUND)
- * when there is no text in that language. */
+ * when there is no text in that language, HRESULT_FROM_WIN32(ERROR_MR_MID_NOT_FOUND) when the code
+ * has none at all. For BITS codes, language 0 (or any LANG_NEUTRAL one) finds the English text. */
 HRESULT error_description(HRESULT code, DWORD language, WCHAR **out);
 HRESULT error_context_description(BG_ERROR_CONTEXT context, DWORD language, WCHAR **out);
 

@@ -65,6 +65,21 @@ openbits_wine_test(unit_enum_files SOURCES
     ${CMAKE_SOURCE_DIR}/src/debug.c)
 target_include_directories(unit_enum_files PRIVATE ${CMAKE_SOURCE_DIR}/src)
 
+# IBackgroundCopyError has no way in through the DLL's five exports until jobs fail, so
+# test_copy_error compiles src/copy_error.c (with the helpers it uses) into the test program
+# and calls copy_error_create directly. tests/support/module_stub.c stands in for src/module.c:
+# module_instance is the test program, which links the same generated message table as the
+# DLL, and module_lock_count() is the live-object count.
+target_sources(test_copy_error PRIVATE
+    ${CMAKE_SOURCE_DIR}/src/copy_error.c
+    ${CMAKE_SOURCE_DIR}/src/common.c
+    ${CMAKE_SOURCE_DIR}/src/debug.c
+    ${CMAKE_SOURCE_DIR}/tests/support/module_stub.c
+    ${MESSAGES_RC})
+target_include_directories(test_copy_error PRIVATE ${CMAKE_SOURCE_DIR}/src)
+set_source_files_properties(${MESSAGES_RC} PROPERTIES OBJECT_DEPENDS ${GENERATED_DIR}/messages_MSG00409.bin)
+add_dependencies(test_copy_error openbits_messages)
+
 # ABI: our generated headers against MinGW-w64's system headers.
 set(ABI_LIST ${CMAKE_BINARY_DIR}/abi/abi_list.h)
 set(ABI_SYSTEM_HEADERS bits.h bits1_5.h bits2_0.h bits2_5.h bits3_0.h bits5_0.h qmgr.h)

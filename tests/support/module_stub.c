@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* module.c's live-object count for tests that build COM shells from src/ straight into the test
- * program instead of loading openbits.dll: module_lock_count() is then the number of objects the
- * test left alive. */
+/* What src/module.c gives the DLL's objects, for a test program that compiles some of src/
+ * itself (test_copy_error, unit_enum_files): the module handle is the test program's own
+ * (test_copy_error links the same generated message table as openbits.dll), and
+ * module_lock_count() is the number of objects the test left alive. */
 #include "common.h"
 
-HINSTANCE module_instance;
+extern IMAGE_DOS_HEADER __ImageBase;
+
+HINSTANCE module_instance = (HINSTANCE)&__ImageBase;
 static LONG module_refs;
 
 void module_lock(void)
