@@ -147,7 +147,7 @@ void job_touch_locked(struct job *job)
 }
 
 /* Requires: service lock. BG_E_INVALID_STATE for a job in a final state. */
-static HRESULT job_check_modifiable_locked(struct job *job)
+HRESULT job_check_modifiable_locked(struct job *job)
 {
     return job_state_is_final(job->state) ? BG_E_INVALID_STATE : S_OK;
 }
@@ -166,7 +166,7 @@ static HRESULT job_finish_locked(struct job *job, BG_JOB_STATE final)
 
 /* Replaces a string field of a modifiable job: *value is swapped with the field, so the caller
  * frees what comes back in *value after the lock is released. */
-static HRESULT job_swap_string(struct job *job, WCHAR **field, WCHAR **value)
+HRESULT job_swap_string(struct job *job, WCHAR **field, WCHAR **value)
 {
     HRESULT hr;
 
@@ -183,7 +183,7 @@ static HRESULT job_swap_string(struct job *job, WCHAR **field, WCHAR **value)
 }
 
 /* Reads a string field into a CoTaskMem copy; `fallback` stands in for NULL. */
-static HRESULT job_get_string(struct job *job, WCHAR *const *field, const WCHAR *fallback, WCHAR **out)
+HRESULT job_get_string(struct job *job, WCHAR *const *field, const WCHAR *fallback, WCHAR **out)
 {
     WCHAR *copy;
     HRESULT hr;
@@ -200,7 +200,7 @@ static HRESULT job_get_string(struct job *job, WCHAR *const *field, const WCHAR 
 }
 
 /* Sets a ULONG field of a modifiable job. */
-static HRESULT job_set_ulong(struct job *job, ULONG *field, ULONG value)
+HRESULT job_set_ulong(struct job *job, ULONG *field, ULONG value)
 {
     HRESULT hr;
 
@@ -214,7 +214,7 @@ static HRESULT job_set_ulong(struct job *job, ULONG *field, ULONG value)
     return hr;
 }
 
-static HRESULT job_get_ulong(struct job *job, const ULONG *field, ULONG *out)
+HRESULT job_get_ulong(struct job *job, const ULONG *field, ULONG *out)
 {
     if (!out) return E_INVALIDARG;
     service_lock(job->service);

@@ -107,6 +107,16 @@ void job_options_free(struct job *job);
  * custom headers (freeing memory is no callout). */
 void job_options_strip_locked(struct job *job);
 
+/* Requires: service lock. BG_E_INVALID_STATE for a job in a final state. */
+HRESULT job_check_modifiable_locked(struct job *job);
+/* Setter and getter shapes shared by every interface of the job: the setters check that the
+ * job is modifiable and stamp the modification time; the getters answer E_INVALIDARG for a
+ * NULL out-param (interfaces documented with another code check it first). */
+HRESULT job_swap_string(struct job *job, WCHAR **field, WCHAR **value);
+HRESULT job_get_string(struct job *job, WCHAR *const *field, const WCHAR *fallback, WCHAR **out);
+HRESULT job_set_ulong(struct job *job, ULONG *field, ULONG value);
+HRESULT job_get_ulong(struct job *job, const ULONG *field, ULONG *out);
+
 /* Copies a string before the lock is taken; NULL stays NULL. */
 HRESULT job_copy_string(const WCHAR *src, WCHAR **out);
 /* Wipes and frees a secret. */

@@ -8,7 +8,6 @@
 #include <wincrypt.h>
 #include "notify.h"
 #include "owner.h"
-#include "core/job_state.h"
 
 #define MAX_CERT_STRING   256        /* characters including the terminating NUL */
 #define MAX_CUSTOM_HEADERS 16384     /* characters including the terminating NUL */
@@ -31,11 +30,6 @@ static inline struct job *impl_from_IBackgroundCopyJobHttpOptions3(IBackgroundCo
 static inline struct job *impl_from_IBitsTokenOptions(IBitsTokenOptions *iface)
 {
     return CONTAINING_RECORD(iface, struct job, IBitsTokenOptions_iface);
-}
-
-static HRESULT check_modifiable_locked(struct job *job)
-{
-    return job_state_is_final(job->state) ? BG_E_INVALID_STATE : S_OK;
 }
 
 static void certificate_clear(struct job *job)
@@ -135,7 +129,7 @@ static HRESULT set_certificate(struct job *job, BG_CERT_STORE_LOCATION location,
     if (subject && !*subject) return E_INVALIDARG;
 
     service_lock(job->service);
-    hr = check_modifiable_locked(job);
+    hr = job_check_modifiable_locked(job);
     service_unlock(job->service);
     if (FAILED(hr)) return hr;
     if (FAILED(hr = find_certificate(location, store_name, hash, subject))) return hr;   /* no lock: I/O */
@@ -143,7 +137,7 @@ static HRESULT set_certificate(struct job *job, BG_CERT_STORE_LOCATION location,
         goto out;
 
     service_lock(job->service);
-    if (SUCCEEDED(hr = check_modifiable_locked(job)))
+    if (SUCCEEDED(hr = job_check_modifiable_locked(job)))
     {
         certificate_clear(job);
         job->has_certificate = TRUE;
@@ -184,7 +178,7 @@ static HRESULT WINAPI http_options_RemoveClientCertificate(IBackgroundCopyJobHtt
 
     TRACE("%p.\n", iface);
     service_lock(job->service);
-    if (SUCCEEDED(hr = check_modifiable_locked(job)))
+    if (SUCCEEDED(hr = job_check_modifiable_locked(job)))
     {
         if (!job->has_certificate) hr = S_FALSE;
         else
@@ -258,16 +252,7 @@ static HRESULT WINAPI http_options_SetCustomHeaders(IBackgroundCopyJobHttpOption
     TRACE("%p, %s.\n", iface, debugstr_w(headers));
     if (headers && wcsnlen(headers, MAX_CUSTOM_HEADERS) >= MAX_CUSTOM_HEADERS) return BG_E_STRING_TOO_LONG;
     if (FAILED(hr = job_copy_string(headers, &copy))) return hr;     /* NULL removes them */
-
-    service_lock(job->service);
-    if (SUCCEEDED(hr = check_modifiable_locked(job)))
-    {
-        WCHAR *old = job->custom_headers;
-        job->custom_headers = copy;
-        copy = old;
-        job_touch_locked(job);
-    }
-    service_unlock(job->service);
+    hr = job_swap_string(job, &job->custom_headers, &copy);
     free(copy);
     return hr;
 }
@@ -298,21 +283,13 @@ static HRESULT WINAPI http_options_SetSecurityFlags(IBackgroundCopyJobHttpOption
 {
     struct job *job = impl_from_IBackgroundCopyJobHttpOptions3(iface);
     ULONG redirect = flags & BG_HTTP_REDIRECT_POLICY_MASK;
-    HRESULT hr;
 
     TRACE("%p, %#lx.\n", iface, flags);
     if (flags & ~VALID_SECURITY_FLAGS) return E_NOTIMPL;
     if (redirect != BG_HTTP_REDIRECT_POLICY_ALLOW_SILENT && redirect != BG_HTTP_REDIRECT_POLICY_ALLOW_REPORT
         && redirect != BG_HTTP_REDIRECT_POLICY_DISALLOW)
         return E_NOTIMPL;
-    service_lock(job->service);
-    if (SUCCEEDED(hr = check_modifiable_locked(job)))
-    {
-        job->security_flags = flags;
-        job_touch_locked(job);
-    }
-    service_unlock(job->service);
-    return hr;
+    return job_set_ulong(job, &job->security_flags, flags);
 }
 
 static HRESULT WINAPI http_options_GetSecurityFlags(IBackgroundCopyJobHttpOptions3 *iface, ULONG *flags)
@@ -321,10 +298,7 @@ static HRESULT WINAPI http_options_GetSecurityFlags(IBackgroundCopyJobHttpOption
 
     TRACE("%p, %p.\n", iface, flags);
     if (!flags) return E_NULL_REF;
-    service_lock(job->service);
-    *flags = job->security_flags;
-    service_unlock(job->service);
-    return S_OK;
+    return job_get_ulong(job, &job->security_flags, flags);
 }
 
 static const WCHAR *default_method(const struct job *job)
@@ -356,7 +330,7 @@ static HRESULT WINAPI http_options_SetHttpMethod(IBackgroundCopyJobHttpOptions3 
     if (wcsnlen(method, MAX_HTTP_METHOD + 1) > MAX_HTTP_METHOD || !is_http_token(method)) return E_INVALIDARG;
 
     service_lock(job->service);
-    if (FAILED(hr = check_modifiable_locked(job))) goto out_unlock;
+    if (FAILED(hr = job_check_modifiable_locked(job))) goto out_unlock;
     /* Fixed at the first Resume (the code is unconfirmed; this one names the rule). */
     if (job->resumed)
     {
@@ -389,19 +363,10 @@ out_unlock:
 static HRESULT WINAPI http_options_GetHttpMethod(IBackgroundCopyJobHttpOptions3 *iface, LPWSTR *method)
 {
     struct job *job = impl_from_IBackgroundCopyJobHttpOptions3(iface);
-    WCHAR *copy;
-    HRESULT hr;
 
     TRACE("%p, %p.\n", iface, method);
     if (!method) return E_NULL_REF;
-    *method = NULL;
-    service_lock(job->service);
-    hr = job_copy_string(job->http_method ? job->http_method : default_method(job), &copy);
-    service_unlock(job->service);
-    if (FAILED(hr)) return hr;
-    hr = return_string(copy, method);
-    free(copy);
-    return hr;
+    return job_get_string(job, &job->http_method, default_method(job), method);
 }
 
 static HRESULT WINAPI http_options_SetServerCertificateValidationInterface(IBackgroundCopyJobHttpOptions3 *iface,
@@ -426,7 +391,7 @@ static HRESULT WINAPI http_options_SetServerCertificateValidationInterface(IBack
     }
 
     service_lock(job->service);
-    if (FAILED(hr = check_modifiable_locked(job)))
+    if (FAILED(hr = job_check_modifiable_locked(job)))
         ;
     else if (job->state != BG_JOB_STATE_SUSPENDED && job->state != BG_JOB_STATE_ERROR
              && job->state != BG_JOB_STATE_TRANSFERRED)
@@ -497,19 +462,11 @@ static ULONG WINAPI token_options_Release(IBitsTokenOptions *iface)
 static HRESULT WINAPI token_options_SetHelperTokenFlags(IBitsTokenOptions *iface, BG_TOKEN flags)
 {
     struct job *job = impl_from_IBitsTokenOptions(iface);
-    HRESULT hr;
 
     TRACE("%p, %#lx.\n", iface, flags);
     /* Unknown bits: no documented code (unconfirmed); E_INVALIDARG as for other flag sets. */
     if (flags & ~VALID_TOKEN_FLAGS) return E_INVALIDARG;
-    service_lock(job->service);
-    if (SUCCEEDED(hr = check_modifiable_locked(job)))
-    {
-        job->token_flags = flags;
-        job_touch_locked(job);
-    }
-    service_unlock(job->service);
-    return hr;
+    return job_set_ulong(job, &job->token_flags, flags);
 }
 
 static HRESULT WINAPI token_options_GetHelperTokenFlags(IBitsTokenOptions *iface, BG_TOKEN *flags)
@@ -517,11 +474,7 @@ static HRESULT WINAPI token_options_GetHelperTokenFlags(IBitsTokenOptions *iface
     struct job *job = impl_from_IBitsTokenOptions(iface);
 
     TRACE("%p, %p.\n", iface, flags);
-    if (!flags) return E_INVALIDARG;
-    service_lock(job->service);
-    *flags = job->token_flags;
-    service_unlock(job->service);
-    return S_OK;
+    return job_get_ulong(job, &job->token_flags, flags);
 }
 
 /* In process the "COM caller" is the calling thread: its impersonation token, else the
@@ -550,7 +503,7 @@ static HRESULT WINAPI token_options_SetHelperToken(IBitsTokenOptions *iface)
     }
 
     service_lock(job->service);
-    if (SUCCEEDED(hr = check_modifiable_locked(job)))
+    if (SUCCEEDED(hr = job_check_modifiable_locked(job)))
     {
         HANDLE old_token = job->helper_token;
         WCHAR *old_sid = job->helper_token_sid;
@@ -575,7 +528,7 @@ static HRESULT WINAPI token_options_ClearHelperToken(IBitsTokenOptions *iface)
 
     TRACE("%p.\n", iface);
     service_lock(job->service);
-    if (SUCCEEDED(hr = check_modifiable_locked(job)))
+    if (SUCCEEDED(hr = job_check_modifiable_locked(job)))
     {
         /* The flags stay (BITS-SPEC.md §2.10). */
         token = job->helper_token;
@@ -593,19 +546,11 @@ static HRESULT WINAPI token_options_ClearHelperToken(IBitsTokenOptions *iface)
 static HRESULT WINAPI token_options_GetHelperTokenSid(IBitsTokenOptions *iface, LPWSTR *sid)
 {
     struct job *job = impl_from_IBitsTokenOptions(iface);
-    WCHAR *copy;
     HRESULT hr;
 
     TRACE("%p, %p.\n", iface, sid);
-    if (!sid) return E_INVALIDARG;
-    *sid = NULL;
-    service_lock(job->service);
-    hr = job_copy_string(job->helper_token_sid, &copy);
-    service_unlock(job->service);
-    if (FAILED(hr)) return hr;
-    hr = return_string(copy, sid);          /* no token: NULL */
-    free(copy);
-    return hr == S_FALSE ? S_OK : hr;
+    hr = job_get_string(job, &job->helper_token_sid, NULL, sid);
+    return hr == S_FALSE ? S_OK : hr;       /* no token: NULL */
 }
 
 const IBitsTokenOptionsVtbl job_token_options_vtbl =
