@@ -661,11 +661,16 @@ static void check_not_eligible(IBackgroundCopyFile6 *f)
     assert_hr(BG_E_RANDOM_ACCESS_NOT_SUPPORTED, IBackgroundCopyFile6_UpdateDownloadPosition(f, 0));
     assert_hr(BG_E_RANDOM_ACCESS_NOT_SUPPORTED, IBackgroundCopyFile6_RequestFileRanges(f, 1, &range));
     assert_hr(BG_E_RANDOM_ACCESS_NOT_SUPPORTED, IBackgroundCopyFile6_GetFilledFileRanges(f, &count, &ranges));
-    /* Argument errors come before eligibility. */
+    /* Argument errors come before eligibility, the ranges' own checks after it. */
     assert_hr(E_INVALIDARG, IBackgroundCopyFile6_RequestFileRanges(f, 0, &range));
     assert_hr(E_INVALIDARG, IBackgroundCopyFile6_RequestFileRanges(f, 1, NULL));
     assert_hr(E_INVALIDARG, IBackgroundCopyFile6_GetFilledFileRanges(f, NULL, &ranges));
     assert_hr(E_INVALIDARG, IBackgroundCopyFile6_GetFilledFileRanges(f, &count, NULL));
+    range.InitialOffset = BG_LENGTH_TO_EOF;
+    assert_hr(BG_E_RANDOM_ACCESS_NOT_SUPPORTED, IBackgroundCopyFile6_RequestFileRanges(f, 1, &range));
+    range.InitialOffset = 0;
+    range.Length = 0;
+    assert_hr(E_INVALIDARG, IBackgroundCopyFile6_RequestFileRanges(f, 1, &range));
 }
 
 static void test_file6_not_on_demand(void **state)
@@ -762,6 +767,9 @@ static void test_file6_on_demand(void **state)
     assert_hr(BG_E_INVALID_STATE, IBackgroundCopyFile6_RequestFileRanges(f, 1, ranges));
     assert_hr(BG_E_INVALID_STATE, IBackgroundCopyFile6_UpdateDownloadPosition(f, 0));
     assert_hr(E_INVALIDARG, IBackgroundCopyFile6_RequestFileRanges(f, 0, ranges));
+    /* The order of docs/conformance.md: arguments, final state, eligibility, then the ranges. */
+    ranges[0].InitialOffset = BG_LENGTH_TO_EOF;
+    assert_hr(BG_E_INVALID_STATE, IBackgroundCopyFile6_RequestFileRanges(f, 1, ranges));
     IBackgroundCopyFile6_Release(f);
     drop_job(on_demand);
 }

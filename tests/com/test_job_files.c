@@ -967,17 +967,19 @@ static void test_reply_file_name(void **state)
     drop_job(reply_job);
 }
 
-/* The generated reply name: <directory of the upload file>\BITS-<job id>.reply (conformance). */
+/* The generated reply name: <directory of the upload file>\BITS-<job id>.reply (conformance),
+ * the id as StringFromGUID2 writes it (upper-case hex) without the braces. */
 static void expected_reply_name(IBackgroundCopyJob5 *j, const WCHAR *upload_dir, WCHAR *name)
 {
     WCHAR id_text[40];
     GUID id;
 
     assert_hr(S_OK, IBackgroundCopyJob5_GetId(j, &id));
-    assert_true(StringFromGUID2(&id, id_text, ARRAYSIZE(id_text)) > 0);   /* {...} */
+    assert_int_equal(StringFromGUID2(&id, id_text, ARRAYSIZE(id_text)), 39);   /* {...} and NUL */
+    id_text[37] = 0;
     wcscpy(name, upload_dir);
     wcscat(name, L"\\BITS-");
-    wcscat(name, id_text);
+    wcscat(name, id_text + 1);
     wcscat(name, L".reply");
 }
 
