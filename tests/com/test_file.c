@@ -10,6 +10,7 @@ static IBackgroundCopyManager *manager;
 static IBackgroundCopyJob5 *job;        /* a fresh download job per test ... */
 static IBackgroundCopyFile *file;       /* ... with one file, http://127.0.0.1/file.bin */
 static IBackgroundCopyJob5 *extra[4];   /* other jobs of the test, dropped by teardown if it fails */
+static IUnknown *held[8];               /* files from get_file, released by teardown if a test fails */
 static WCHAR dir[MAX_PATH];             /* this program's own directory for local names */
 static WCHAR local[MAX_PATH];           /* <dir>\file.bin */
 
@@ -118,7 +119,20 @@ static void *get_file(IBackgroundCopyJob5 *j, ULONG index, const IID *iid)
     IEnumBackgroundCopyFiles_Release(files);
     assert_hr(S_OK, IBackgroundCopyFile_QueryInterface(f, iid, &out));
     IBackgroundCopyFile_Release(f);
-    return out;
+    for (index = 0; index < ARRAYSIZE(held); ++index)
+        if (!held[index]) { held[index] = out; return out; }
+    fail_msg("too many files held");
+    return NULL;
+}
+
+/* Releases a file from get_file; returns the new refcount. */
+static ULONG put_file(void *f)
+{
+    size_t i;
+
+    for (i = 0; i < ARRAYSIZE(held); ++i)
+        if (held[i] == f) { held[i] = NULL; break; }
+    return IUnknown_Release((IUnknown *)f);
 }
 
 static void set_on_demand(IBackgroundCopyJob5 *j)
@@ -195,6 +209,7 @@ static int setup(void **state)
     job = new_job(BG_JOB_TYPE_DOWNLOAD);
     assert_hr(S_OK, IBackgroundCopyJob5_AddFile(job, remote, local));
     file = get_file(job, 0, &IID_IBackgroundCopyFile);
+    memset(held, 0, sizeof(held));      /* teardown releases `file` itself */
     return 0;
 }
 
@@ -202,6 +217,9 @@ static int teardown(void **state)
 {
     size_t i;
 
+    for (i = 0; i < ARRAYSIZE(held); ++i)
+        if (held[i]) IUnknown_Release(held[i]);
+    memset(held, 0, sizeof(held));
     if (file) assert_int_equal(IBackgroundCopyFile_Release(file), 0);
     file = NULL;
     for (i = 0; i < ARRAYSIZE(extra); ++i)
@@ -305,10 +323,10 @@ static void test_lifetime(void **state)
     job = new_job(BG_JOB_TYPE_DOWNLOAD);
     assert_hr(S_OK, IBackgroundCopyJob5_AddFile(job, remote, local));
     again = get_file(job, 0, &IID_IBackgroundCopyFile);
-    assert_int_equal(IBackgroundCopyFile_Release(again), 0);
+    assert_int_equal(put_file(again), 0);
     again = get_file(job, 0, &IID_IBackgroundCopyFile2);
     assert_wstr(remote, remote_name_of(again));
-    assert_int_equal(IBackgroundCopyFile_Release(again), 0);
+    assert_int_equal(put_file(again), 0);
 }
 
 static void test_enumerator_holds_files(void **state)
@@ -370,7 +388,7 @@ static void test_null_out_pointers(void **state)
     assert_hr(E_INVALIDARG, IBackgroundCopyFile6_GetPeerDownloadStats(file6, NULL, &n));
     assert_hr(E_INVALIDARG, IBackgroundCopyFile6_GetPeerDownloadStats(file6, &n, NULL));
     assert_hr(E_INVALIDARG, IBackgroundCopyFile6_GetProperty(file6, BITS_FILE_PROPERTY_ID_HTTP_RESPONSE_HEADERS, NULL));
-    IBackgroundCopyFile6_Release(file6);
+    put_file(file6);
 }
 
 /* --- IBackgroundCopyFile2 ----------------------------------------------------------------- */
@@ -387,7 +405,7 @@ static void test_file_ranges(void **state)
     assert_hr(S_FALSE, IBackgroundCopyFile2_GetFileRanges(file2, &count, &ranges));
     assert_int_equal(count, 0);
     assert_null(ranges);
-    IBackgroundCopyFile2_Release(file2);
+    put_file(file2);
 
     /* With ranges: as given, in the order given (they are written back to back, §2.4). */
     memcpy(copy, given, sizeof(copy));
@@ -401,7 +419,7 @@ static void test_file_ranges(void **state)
     CoTaskMemFree(ranges);
     /* Nothing transferred: the size is still unknown. */
     check_fresh_progress(file2);
-    IBackgroundCopyFile2_Release(file2);
+    put_file(file2);
 }
 
 static void test_upload_file(void **state)
@@ -431,7 +449,7 @@ static void test_upload_file(void **state)
     assert_hr(BG_E_RANDOM_ACCESS_NOT_SUPPORTED, IBackgroundCopyFile6_UpdateDownloadPosition(up, 0));
     assert_hr(BG_E_RANDOM_ACCESS_NOT_SUPPORTED, IBackgroundCopyFile6_RequestFileRanges(up, 1, &range));
     check_fresh_progress(up);
-    IBackgroundCopyFile6_Release(up);
+    put_file(up);
     drop_job(upload);
 }
 
@@ -457,7 +475,7 @@ static void test_set_remote_name(void **state)
     {
         IBackgroundCopyFile *fresh = get_file(job, 0, &IID_IBackgroundCopyFile);
         assert_wstr(L"http://127.0.0.2/renamed.bin", remote_name_of(fresh));
-        IBackgroundCopyFile_Release(fresh);
+        put_file(fresh);
     }
 
     assert_hr(E_INVALIDARG, IBackgroundCopyFile2_SetRemoteName(file2, NULL));
@@ -481,7 +499,7 @@ static void test_set_remote_name(void **state)
     assert_wstr(L"\\\\server\\share\\file.bin", remote_name_of(file2));
     /* Progress is kept (and there is none). */
     check_fresh_progress(file2);
-    IBackgroundCopyFile2_Release(file2);
+    put_file(file2);
 }
 
 static void test_set_remote_name_with_ranges(void **state)
@@ -499,7 +517,7 @@ static void test_set_remote_name_with_ranges(void **state)
     assert_wstr(L"http://127.0.0.1/ranged", remote_name_of(file2));
     assert_hr(S_OK, IBackgroundCopyFile2_SetRemoteName(file2, L"https://127.0.0.1/ranged"));
     assert_wstr(L"https://127.0.0.1/ranged", remote_name_of(file2));
-    IBackgroundCopyFile2_Release(file2);
+    put_file(file2);
 }
 
 static void test_final_state(void **state)
@@ -538,9 +556,9 @@ static void test_final_state(void **state)
     {
         IBackgroundCopyFile *after = get_file(job, 0, &IID_IBackgroundCopyFile);
         assert_wstr(remote, remote_name_of(after));
-        IBackgroundCopyFile_Release(after);
+        put_file(after);
     }
-    IBackgroundCopyFile6_Release(file6);
+    put_file(file6);
 
     /* The same after Complete (ACKNOWLEDGED): the untransferred file never completed. */
     assert_hr(S_OK, IBackgroundCopyJob5_AddFile(completed, remote, local));
@@ -550,7 +568,7 @@ static void test_final_state(void **state)
     assert_hr(BG_E_INVALID_STATE, IBackgroundCopyFile6_SetValidationState(done, TRUE));
     assert_wstr(remote, remote_name_of(done));
     check_fresh_progress(done);
-    IBackgroundCopyFile6_Release(done);
+    put_file(done);
     drop_job(completed);
 }
 
@@ -593,8 +611,8 @@ static void test_temporary_name(void **state)
     assert_true(wcscmp(name, other) != 0);
     CoTaskMemFree(other);
     CoTaskMemFree(name);
-    IBackgroundCopyFile3_Release(second);
-    IBackgroundCopyFile3_Release(file3);
+    put_file(second);
+    put_file(file3);
 }
 
 static void test_validation_and_peers(void **state)
@@ -622,7 +640,7 @@ static void test_validation_and_peers(void **state)
     assert_hr(S_OK, IBackgroundCopyJob5_Resume(job));
     assert_hr(E_PENDING, IBackgroundCopyFile4_SetValidationState(file4, TRUE));
     assert_int_equal(state_of(job), BG_JOB_STATE_QUEUED);
-    IBackgroundCopyFile4_Release(file4);
+    put_file(file4);
 }
 
 /* --- IBackgroundCopyFile5 ----------------------------------------------------------------- */
@@ -648,7 +666,7 @@ static void test_file5_properties(void **state)
     /* Still empty after the failed set. */
     assert_hr(S_OK, IBackgroundCopyFile5_GetProperty(file5, BITS_FILE_PROPERTY_ID_HTTP_RESPONSE_HEADERS, &value));
     assert_wstr(L"", value.String);
-    IBackgroundCopyFile5_Release(file5);
+    put_file(file5);
 }
 
 /* --- IBackgroundCopyFile6 ----------------------------------------------------------------- */
@@ -679,7 +697,7 @@ static void test_file6_not_on_demand(void **state)
 
     /* ON_DEMAND_MODE is off by default. */
     check_not_eligible(file6);
-    IBackgroundCopyFile6_Release(file6);
+    put_file(file6);
 }
 
 static void test_file6_ineligible_files(void **state)
@@ -703,13 +721,13 @@ static void test_file6_ineligible_files(void **state)
 
     f = get_file(on_demand, 0, &IID_IBackgroundCopyFile6);
     check_not_eligible(f);
-    IBackgroundCopyFile6_Release(f);
+    put_file(f);
     f = get_file(on_demand, 1, &IID_IBackgroundCopyFile6);
     check_not_eligible(f);
-    IBackgroundCopyFile6_Release(f);
+    put_file(f);
     f = get_file(on_demand, 2, &IID_IBackgroundCopyFile6);      /* added with ranges */
     check_not_eligible(f);
-    IBackgroundCopyFile6_Release(f);
+    put_file(f);
     drop_job(on_demand);
 }
 
@@ -770,7 +788,7 @@ static void test_file6_on_demand(void **state)
     /* The order of docs/conformance.md: arguments, final state, eligibility, then the ranges. */
     ranges[0].InitialOffset = BG_LENGTH_TO_EOF;
     assert_hr(BG_E_INVALID_STATE, IBackgroundCopyFile6_RequestFileRanges(f, 1, ranges));
-    IBackgroundCopyFile6_Release(f);
+    put_file(f);
     drop_job(on_demand);
 }
 
@@ -787,7 +805,7 @@ static void test_file6_on_demand_https(void **state)
     f = get_file(on_demand, 0, &IID_IBackgroundCopyFile6);
     assert_hr(S_OK, IBackgroundCopyFile6_RequestFileRanges(f, 1, &range));
     assert_hr(S_OK, IBackgroundCopyFile6_UpdateDownloadPosition(f, 10));
-    IBackgroundCopyFile6_Release(f);
+    put_file(f);
     drop_job(on_demand);
 }
 
