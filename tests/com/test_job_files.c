@@ -5,6 +5,7 @@
  * ever transferred: the remote names point at 127.0.0.1 and there is no transfer engine, so a
  * resumed job stays QUEUED. Every failing call is checked to have added or changed nothing. */
 #include "com_test.h"
+#include <sddl.h>
 
 static struct openbits_dll dll;
 static IBackgroundCopyManager *manager;
@@ -837,6 +838,72 @@ static void test_complete_queued(void **state)
     assert_int_equal(state_of(job), BG_JOB_STATE_ACKNOWLEDGED);
 }
 
+static void test_high_performance(void **state)
+{
+    BITS_JOB_PROPERTY_VALUE value;
+    WCHAR local[MAX_PATH], other[MAX_PATH], *temp;
+
+    /* A high-performance job writes straight into the destination: the temporary name is the
+     * local name, and Cancel leaves the (partial) file (§2.6, conformance). */
+    memset(&value, 0, sizeof(value));
+    value.Enable = TRUE;
+    assert_hr(S_OK, IBackgroundCopyJob5_SetProperty(job, BITS_JOB_PROPERTY_HIGH_PERFORMANCE, value));
+    path_in(L"direct.bin", local);
+    path_in(L"direct2.bin", other);
+    assert_hr(S_OK, IBackgroundCopyJob5_AddFile(job, L"http://127.0.0.1/direct", local));
+    /* Fixed once a file is added. */
+    value.Enable = FALSE;
+    assert_hr(BG_E_READ_ONLY_PROPERTY_AFTER_ADDFILE,
+              IBackgroundCopyJob5_SetProperty(job, BITS_JOB_PROPERTY_HIGH_PERFORMANCE, value));
+    temp = temporary_name(job, 0);
+    assert_wstr(local, temp);
+    create_file(local, "partial");
+    assert_hr(S_OK, IBackgroundCopyJob5_Cancel(job));
+    assert_true(file_exists(local));
+
+    /* Complete leaves the destination as well. */
+    {
+        IBackgroundCopyJob5 *other_job = new_extra_job(BG_JOB_TYPE_DOWNLOAD);
+        value.Enable = TRUE;
+        assert_hr(S_OK, IBackgroundCopyJob5_SetProperty(other_job, BITS_JOB_PROPERTY_HIGH_PERFORMANCE, value));
+        assert_hr(S_OK, IBackgroundCopyJob5_AddFile(other_job, L"http://127.0.0.1/direct2", other));
+        create_file(other, "partial");
+        assert_hr(BG_S_PARTIAL_COMPLETE, IBackgroundCopyJob5_Complete(other_job));
+        drop_job(other_job);
+    }
+}
+
+/* A directory whose DACL denies FILE_ADD_FILE to everyone: E_ACCESSDENIED at AddFile
+ * (conformance: checked by opening the directory for FILE_ADD_FILE as the caller). Skipped if
+ * this Wine doesn't enforce the directory's DACL. */
+static void test_add_file_access_denied(void **state)
+{
+    static const WCHAR sddl[] = L"D:(D;;0x2;;;WD)(A;;GA;;;WD)";   /* deny FILE_ADD_FILE, allow all */
+    WCHAR locked[MAX_PATH], local[MAX_PATH], open_dir[MAX_PATH];
+    SECURITY_ATTRIBUTES sa = { sizeof(sa), NULL, FALSE };
+    HANDLE handle;
+
+    path_in(L"locked", locked);
+    path_in(L"locked\\", open_dir);
+    path_in(L"locked\\a.bin", local);
+    RemoveDirectoryW(locked);
+    assert_true(ConvertStringSecurityDescriptorToSecurityDescriptorW(sddl, SDDL_REVISION_1, &sa.lpSecurityDescriptor, NULL));
+    assert_true(CreateDirectoryW(locked, &sa));
+    LocalFree(sa.lpSecurityDescriptor);
+
+    handle = CreateFileW(open_dir, FILE_ADD_FILE, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+                         OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, NULL);
+    if (handle != INVALID_HANDLE_VALUE)
+    {
+        CloseHandle(handle);
+        RemoveDirectoryW(locked);
+        skip();
+    }
+    assert_hr(E_ACCESSDENIED, IBackgroundCopyJob5_AddFile(job, L"http://127.0.0.1/locked", local));
+    assert_int_equal(file_count(job), 0);
+    RemoveDirectoryW(locked);
+}
+
 static void test_progress(void **state)
 {
     BG_JOB_PROGRESS progress;
@@ -1083,6 +1150,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cancel_unable_to_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_complete_untransferred, setup, teardown),
         cmocka_unit_test_setup_teardown(test_complete_queued, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_high_performance, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_add_file_access_denied, setup, teardown),
         cmocka_unit_test_setup_teardown(test_progress, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_with_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reply_file_name_by_type, setup, teardown),
