@@ -1,7 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* IBackgroundCopyFile .. IBackgroundCopyFile6 (BITS-SPEC.md §2.7, §5.4) on files obtained
  * through IBackgroundCopyJob::EnumFiles, with the choices of docs/conformance.md. Nothing is
- * transferred (no transfer engine yet): every file is fresh. */
+ * transferred (no transfer engine yet): every file is fresh.
+ *
+ * KNOWN DISCREPANCY (test_file6_check_order fails against main 4602653): src/file.c's
+ * RequestFileRanges rejects a range with InitialOffset == BG_LENGTH_TO_EOF with
+ * BG_E_INVALID_RANGE (0x8020002B) before it checks the final state and eligibility, while
+ * docs/conformance.md ("File6 argument order") checks the ranges last: expected
+ * BG_E_RANDOM_ACCESS_NOT_SUPPORTED (0x8020006D) on a file that is not eligible and
+ * BG_E_INVALID_STATE (0x80200002) on the file of a cancelled job. */
 #include "com_test.h"
 #include <wctype.h>
 
@@ -684,9 +691,6 @@ static void check_not_eligible(IBackgroundCopyFile6 *f)
     assert_hr(E_INVALIDARG, IBackgroundCopyFile6_RequestFileRanges(f, 1, NULL));
     assert_hr(E_INVALIDARG, IBackgroundCopyFile6_GetFilledFileRanges(f, NULL, &ranges));
     assert_hr(E_INVALIDARG, IBackgroundCopyFile6_GetFilledFileRanges(f, &count, NULL));
-    range.InitialOffset = BG_LENGTH_TO_EOF;
-    assert_hr(BG_E_RANDOM_ACCESS_NOT_SUPPORTED, IBackgroundCopyFile6_RequestFileRanges(f, 1, &range));
-    range.InitialOffset = 0;
     range.Length = 0;
     assert_hr(E_INVALIDARG, IBackgroundCopyFile6_RequestFileRanges(f, 1, &range));
 }
@@ -785,9 +789,6 @@ static void test_file6_on_demand(void **state)
     assert_hr(BG_E_INVALID_STATE, IBackgroundCopyFile6_RequestFileRanges(f, 1, ranges));
     assert_hr(BG_E_INVALID_STATE, IBackgroundCopyFile6_UpdateDownloadPosition(f, 0));
     assert_hr(E_INVALIDARG, IBackgroundCopyFile6_RequestFileRanges(f, 0, ranges));
-    /* The order of docs/conformance.md: arguments, final state, eligibility, then the ranges. */
-    ranges[0].InitialOffset = BG_LENGTH_TO_EOF;
-    assert_hr(BG_E_INVALID_STATE, IBackgroundCopyFile6_RequestFileRanges(f, 1, ranges));
     put_file(f);
     drop_job(on_demand);
 }
@@ -806,6 +807,36 @@ static void test_file6_on_demand_https(void **state)
     assert_hr(S_OK, IBackgroundCopyFile6_RequestFileRanges(f, 1, &range));
     assert_hr(S_OK, IBackgroundCopyFile6_UpdateDownloadPosition(f, 10));
     put_file(f);
+    drop_job(on_demand);
+}
+
+/* docs/conformance.md, "File6 argument order": NULL / count 0 / a zero length, then the final
+ * state, then eligibility, and only then the ranges themselves (InitialOffset ==
+ * BG_LENGTH_TO_EOF, or past a known size: BG_E_INVALID_RANGE). */
+static void test_file6_check_order(void **state)
+{
+    IBackgroundCopyJob5 *on_demand = new_extra_job(BG_JOB_TYPE_DOWNLOAD);
+    BG_FILE_RANGE to_eof = { BG_LENGTH_TO_EOF, 10 }, zero = { BG_LENGTH_TO_EOF, 0 };
+    IBackgroundCopyFile6 *plain = get_file(job, 0, &IID_IBackgroundCopyFile6), *f;
+    WCHAR l1[MAX_PATH];
+
+    /* A zero length is an argument error even at offset BG_LENGTH_TO_EOF. */
+    assert_hr(E_INVALIDARG, IBackgroundCopyFile6_RequestFileRanges(plain, 1, &zero));
+    /* Not eligible (ON_DEMAND_MODE off) comes before the bad offset. */
+    assert_hr(BG_E_RANDOM_ACCESS_NOT_SUPPORTED, IBackgroundCopyFile6_RequestFileRanges(plain, 1, &to_eof));
+
+    set_on_demand(on_demand);
+    path_in(L"order.bin", l1);
+    assert_hr(S_OK, IBackgroundCopyJob5_AddFile(on_demand, L"http://127.0.0.1/order", l1));
+    f = get_file(on_demand, 0, &IID_IBackgroundCopyFile6);
+    /* Eligible: now the offset counts. */
+    assert_hr(BG_E_INVALID_RANGE, IBackgroundCopyFile6_RequestFileRanges(f, 1, &to_eof));
+    /* A final state comes before the bad offset. */
+    assert_hr(S_OK, IBackgroundCopyJob5_Cancel(on_demand));
+    assert_hr(E_INVALIDARG, IBackgroundCopyFile6_RequestFileRanges(f, 1, &zero));
+    assert_hr(BG_E_INVALID_STATE, IBackgroundCopyFile6_RequestFileRanges(f, 1, &to_eof));
+    put_file(f);
+    put_file(plain);
     drop_job(on_demand);
 }
 
@@ -830,6 +861,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_file6_ineligible_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file6_on_demand, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file6_on_demand_https, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_file6_check_order, setup, teardown),
     };
     return cmocka_run_group_tests_name("file", tests, group_setup, group_teardown);
 }
