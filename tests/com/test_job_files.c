@@ -746,17 +746,38 @@ static void test_resume_and_suspend(void **state)
     assert_int_equal(state_of(job), BG_JOB_STATE_QUEUED);
 }
 
-static void test_resume_touches_modification_time(void **state)
+/* Every successful state change and file change stamps the modification time (§2.0). */
+static void test_changes_touch_modification_time(void **state)
 {
+    IBackgroundCopyJob5 *reply_job = new_extra_job(BG_JOB_TYPE_UPLOAD_REPLY);
+    IBackgroundCopyFile2 *file2;
+    IBackgroundCopyFile *file;
+    WCHAR local[MAX_PATH], reply[MAX_PATH];
     FILETIME now, after;
-    WCHAR local[MAX_PATH];
+
+#define CHECK_TOUCHES(j, call) \
+    do { \
+        GetSystemTimeAsFileTime(&now); \
+        assert_true(SUCCEEDED(call)); \
+        after = modification_time(j); \
+        assert_true(CompareFileTime(&after, &now) >= 0); \
+    } while (0)
 
     path_in(L"touch.bin", local);
+    path_in(L"touch.reply", reply);
     assert_hr(S_OK, IBackgroundCopyJob5_AddFile(job, L"http://127.0.0.1/touch", local));
-    GetSystemTimeAsFileTime(&now);
-    assert_hr(S_OK, IBackgroundCopyJob5_Resume(job));
-    after = modification_time(job);
-    assert_true(CompareFileTime(&after, &now) >= 0);
+    CHECK_TOUCHES(job, IBackgroundCopyJob5_Resume(job));
+    CHECK_TOUCHES(job, IBackgroundCopyJob5_Suspend(job));
+    CHECK_TOUCHES(job, IBackgroundCopyJob5_ReplaceRemotePrefix(job, L"http://127.0.0.1/", L"http://127.0.0.2/"));
+    file = get_file(job, 0);
+    assert_hr(S_OK, IBackgroundCopyFile_QueryInterface(file, &IID_IBackgroundCopyFile2, (void **)&file2));
+    CHECK_TOUCHES(job, IBackgroundCopyFile2_SetRemoteName(file2, L"http://127.0.0.3/touch"));
+    IBackgroundCopyFile2_Release(file2);
+    IBackgroundCopyFile_Release(file);
+    CHECK_TOUCHES(reply_job, IBackgroundCopyJob5_SetReplyFileName(reply_job, reply));
+    CHECK_TOUCHES(job, IBackgroundCopyJob5_Cancel(job));
+    drop_job(reply_job);
+#undef CHECK_TOUCHES
 }
 
 static void test_cancel_deletes_temporary_files(void **state)
@@ -1145,7 +1166,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_replace_remote_prefix, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replace_remote_prefix_ranges_need_http, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resume_and_suspend, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_resume_touches_modification_time, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_changes_touch_modification_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_deletes_temporary_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_unable_to_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_complete_untransferred, setup, teardown),

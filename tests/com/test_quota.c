@@ -232,6 +232,13 @@ static int setup_policy_machine(void **state)
     return setup(state);
 }
 
+static int setup_policy_equal(void **state)
+{
+    set_policy(L"MaxJobsPerMachine", 3);
+    set_policy(L"MaxJobsPerUser", 3);
+    return setup(state);
+}
+
 static int setup_policy_user(void **state)
 {
     set_policy(L"MaxJobsPerUser", 3);
@@ -372,6 +379,15 @@ static void test_policy_machine_limit(void **state)
     become_admin();
 }
 
+static void test_policy_machine_before_user(void **state)
+{
+    /* Both limits reached at once: the machine's is reported. */
+    become_user();
+    create_jobs(3);
+    create_job(BG_E_TOO_MANY_JOBS_PER_MACHINE);
+    become_admin();
+}
+
 static void test_policy_user_and_files(void **state)
 {
     IBackgroundCopyJob *job;
@@ -400,6 +416,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_files_per_job, setup, teardown),
         cmocka_unit_test_setup_teardown(test_files_per_job_admin, setup, teardown),
         cmocka_unit_test_setup_teardown(test_policy_machine_limit, setup_policy_machine, teardown),
+        cmocka_unit_test_setup_teardown(test_policy_machine_before_user, setup_policy_equal, teardown),
         cmocka_unit_test_setup_teardown(test_policy_user_and_files, setup_policy_user, teardown),
     };
     return cmocka_run_group_tests_name("quota", tests, group_setup, group_teardown);
