@@ -357,12 +357,7 @@ static HRESULT WINAPI file_RequestFileRanges(IBackgroundCopyFile6 *iface, DWORD 
     TRACE("%p, %lu, %p.\n", iface, count, ranges);
     if (!count || !ranges) return E_INVALIDARG;
     for (i = 0; i < count; ++i)
-    {
         if (!ranges[i].Length) return E_INVALIDARG;
-        if (ranges[i].InitialOffset == BG_LENGTH_TO_EOF) return BG_E_INVALID_RANGE;
-        if (ranges[i].Length != BG_LENGTH_TO_EOF && ranges[i].Length > BG_LENGTH_TO_EOF - ranges[i].InitialOffset)
-            return BG_E_INVALID_RANGE;
-    }
 
     range_list_init(&merged);
     service_lock(job->service);
@@ -376,9 +371,13 @@ static HRESULT WINAPI file_RequestFileRanges(IBackgroundCopyFile6 *iface, DWORD 
             const struct range *r = &file->requested.items[i];
             hr = range_list_add(&merged, r->start, r->end == RANGE_END_OF_FILE ? BG_LENGTH_TO_EOF : r->end - r->start);
         }
+        /* The ranges themselves are judged last (docs/conformance.md, File6 argument order). */
         for (i = 0; SUCCEEDED(hr) && i < count; ++i)
         {
-            if (size != BG_SIZE_UNKNOWN && (ranges[i].InitialOffset >= size
+            if (ranges[i].InitialOffset == BG_LENGTH_TO_EOF
+                || (ranges[i].Length != BG_LENGTH_TO_EOF && ranges[i].Length > BG_LENGTH_TO_EOF - ranges[i].InitialOffset))
+                hr = BG_E_INVALID_RANGE;
+            else if (size != BG_SIZE_UNKNOWN && (ranges[i].InitialOffset >= size
                 || (ranges[i].Length != BG_LENGTH_TO_EOF && ranges[i].Length > size - ranges[i].InitialOffset)))
                 hr = BG_E_INVALID_RANGE;
             else
