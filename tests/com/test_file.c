@@ -2,13 +2,7 @@
 /* IBackgroundCopyFile .. IBackgroundCopyFile6 (BITS-SPEC.md §2.7, §5.4) on files obtained
  * through IBackgroundCopyJob::EnumFiles, with the choices of docs/conformance.md. Nothing is
  * transferred (no transfer engine yet): every file is fresh.
- *
- * KNOWN DISCREPANCY (test_file6_check_order fails against main 4602653): src/file.c's
- * RequestFileRanges rejects a range with InitialOffset == BG_LENGTH_TO_EOF with
- * BG_E_INVALID_RANGE (0x8020002B) before it checks the final state and eligibility, while
- * docs/conformance.md ("File6 argument order") checks the ranges last: expected
- * BG_E_RANDOM_ACCESS_NOT_SUPPORTED (0x8020006D) on a file that is not eligible and
- * BG_E_INVALID_STATE (0x80200002) on the file of a cancelled job. */
+ */
 #include "com_test.h"
 #include <wctype.h>
 
