@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* IBackgroundCopyFile .. IBackgroundCopyFile6 (BITS-SPEC.md §2.7, §5.4) on files obtained
  * through IBackgroundCopyJob::EnumFiles, with the choices of docs/conformance.md. Nothing is
- * transferred (no transfer engine yet): every file is fresh.
- */
+ * transferred (no transfer engine yet): every file is fresh. */
 #include "com_test.h"
 #include <wctype.h>
 
