@@ -128,3 +128,7 @@ openbits_wine_test(unit_job_internals SOURCES
     LIBS openbits_core crypt32)
 target_include_directories(unit_job_internals PRIVATE ${CMAKE_SOURCE_DIR}/src)
 add_dependencies(unit_job_internals openbits_messages)
+
+# test_quota writes Group Policy values under HKLM in the prefix: not while the registration
+# test compares registry snapshots.
+set_tests_properties(wine.test_quota PROPERTIES RESOURCE_LOCK wine_registry)
