@@ -5,6 +5,9 @@
 #include "core/engine.h"
 #include "core/job_state.h"
 
+/* HRESULT_FROM_WIN32 as a constant expression (Wine's headers make it a function). */
+#define HR_WIN32(code) ((HRESULT)(0x80070000u | (code)))
+
 #define DEFAULT_MAX_RUNNING 4
 #define DEFAULT_CHUNK_SIZE  (256 * 1024)
 
@@ -26,6 +29,18 @@ void engine_init(struct engine *engine)
     memset(engine, 0, sizeof(*engine));
     engine->max_running = DEFAULT_MAX_RUNNING;
     engine->chunk_size = DEFAULT_CHUNK_SIZE;
+}
+
+/* No C library wide-string function is safe here: the native build uses 2-byte WCHARs
+ * (-fshort-wchar) with a libc whose wchar_t is 4 bytes. */
+static WCHAR *str_dup(const WCHAR *str)
+{
+    size_t len = 0;
+    WCHAR *copy;
+
+    while (str[len]) ++len;
+    if ((copy = malloc((len + 1) * sizeof(WCHAR)))) memcpy(copy, str, (len + 1) * sizeof(WCHAR));
+    return copy;
 }
 
 static UINT64 now_ms(struct engine *engine)
@@ -211,16 +226,16 @@ BOOL engine_error_is_transient(HRESULT code)
     case BG_E_INVALID_PROXY_INFO:
     case BG_E_TOKEN_REQUIRED:
     case E_ACCESSDENIED:
-    case HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND):
-    case HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND):
-    case HRESULT_FROM_WIN32(ERROR_BAD_NETPATH):
-    case HRESULT_FROM_WIN32(ERROR_INVALID_NAME):
-    case HRESULT_FROM_WIN32(12157):         /* ERROR_WINHTTP_SECURE_CHANNEL_ERROR */
-    case HRESULT_FROM_WIN32(12169):         /* ERROR_WINHTTP_SECURE_INVALID_CERT */
-    case HRESULT_FROM_WIN32(12170):         /* ERROR_WINHTTP_SECURE_CERT_REVOKED */
-    case HRESULT_FROM_WIN32(12057):         /* ERROR_WINHTTP_SECURE_CERT_REV_FAILED */
-    case HRESULT_FROM_WIN32(12005):         /* ERROR_WINHTTP_INVALID_URL */
-    case HRESULT_FROM_WIN32(12006):         /* ERROR_WINHTTP_UNRECOGNIZED_SCHEME */
+    case HR_WIN32(ERROR_FILE_NOT_FOUND):
+    case HR_WIN32(ERROR_PATH_NOT_FOUND):
+    case HR_WIN32(ERROR_BAD_NETPATH):
+    case HR_WIN32(ERROR_INVALID_NAME):
+    case HR_WIN32(12157):         /* ERROR_WINHTTP_SECURE_CHANNEL_ERROR */
+    case HR_WIN32(12169):         /* ERROR_WINHTTP_SECURE_INVALID_CERT */
+    case HR_WIN32(12170):         /* ERROR_WINHTTP_SECURE_CERT_REVOKED */
+    case HR_WIN32(12057):         /* ERROR_WINHTTP_SECURE_CERT_REV_FAILED */
+    case HR_WIN32(12005):         /* ERROR_WINHTTP_INVALID_URL */
+    case HR_WIN32(12006):         /* ERROR_WINHTTP_UNRECOGNIZED_SCHEME */
         return FALSE;
     default:
         /* Network trouble (connect failures, resets, timeouts, name resolution, disk full):
@@ -464,8 +479,8 @@ HRESULT engine_begin_chunk_locked(struct engine *engine, struct engine_chunk *ch
         job->run = run;
 
         chunk->open = TRUE;
-        chunk->url = _wcsdup(file->remote_name);
-        chunk->temp_path = _wcsdup(file->temp_name ? file->temp_name : file->local_name);
+        chunk->url = str_dup(file->remote_name);
+        chunk->temp_path = str_dup(file->temp_name ? file->temp_name : file->local_name);
         /* Our temporary file is new the first time (a name someone else took gets another);
          * a file written in place may exist already. */
         chunk->mode = file->temp_created ? STORAGE_OPEN_EXISTING
@@ -688,7 +703,7 @@ void engine_commit_chunk_locked(struct engine *engine, struct engine_chunk *chun
     {
         transport_response_free(&chunk->response);
         drop_run(job, cleanup);
-        if (chunk->hr == HRESULT_FROM_WIN32(ERROR_FILE_EXISTS) && chunk->mode == STORAGE_CREATE_NEW && engine->host
+        if (chunk->hr == HR_WIN32(ERROR_FILE_EXISTS) && chunk->mode == STORAGE_CREATE_NEW && engine->host
             && SUCCEEDED(engine->host->new_temp_name(engine->host_context, file)))
             return;                     /* the name was taken: the next chunk tries another */
         fail(engine, job, chunk->hr, chunk->error.context ? chunk->error.context : BG_ERROR_CONTEXT_UNKNOWN,
@@ -738,7 +753,7 @@ void engine_commit_chunk_locked(struct engine *engine, struct engine_chunk *chun
         if (!file->range_count && file->remote_size != BG_SIZE_UNKNOWN && file->bytes_transferred < file->remote_size)
         {
             /* The stream ended early: the connection went (retried from where it stopped). */
-            fail(engine, job, HRESULT_FROM_WIN32(12030) /* ERROR_WINHTTP_CONNECTION_ERROR */,
+            fail(engine, job, HR_WIN32(12030) /* ERROR_WINHTTP_CONNECTION_ERROR */,
                  BG_ERROR_CONTEXT_GENERAL_TRANSPORT, file, chunk->error.protocol);
             return;
         }
