@@ -147,19 +147,6 @@ HRESULT job_check_modifiable_locked(struct job *job)
     return job_state_is_final(job->xfer.state) || job->finishing ? BG_E_INVALID_STATE : S_OK;
 }
 
-void job_set_error_locked(struct job *job, BG_JOB_STATE state, BG_ERROR_CONTEXT context, HRESULT code,
-                          struct engine_file *file, const WCHAR *protocol)
-{
-    if (job->xfer.state != state && FAILED(job_state_transition(&job->xfer.state, state)))
-        WARN("%p: no transition from state %d to %d.\n", job, job->xfer.state, state);
-    job->xfer.error.set = TRUE;
-    job->xfer.error.context = context;
-    job->xfer.error.code = code;
-    job->xfer.error.file = file;
-    job->xfer.error.protocol = protocol;
-    job_touch_locked(job);
-}
-
 HRESULT job_finish_locked(struct job *job, BG_JOB_STATE final)
 {
     HRESULT hr;
@@ -232,6 +219,7 @@ HRESULT job_get_ulong(struct job *job, const ULONG *field, ULONG *out)
 static HRESULT WINAPI job_Suspend(IBackgroundCopyJob5 *iface)
 {
     struct job *job = impl_from_IBackgroundCopyJob5(iface);
+    struct engine_cleanup cleanup = { 0 };
     HRESULT hr;
 
     TRACE("%p.\n", iface);
@@ -239,9 +227,12 @@ static HRESULT WINAPI job_Suspend(IBackgroundCopyJob5 *iface)
     if (SUCCEEDED(hr = job_check_modifiable_locked(job)) && job->xfer.state != BG_JOB_STATE_SUSPENDED)
     {
         job_state_transition(&job->xfer.state, BG_JOB_STATE_SUSPENDED);
+        engine_stop_locked(&job->service->engine, &job->xfer, &cleanup);   /* within one read */
         job_touch_locked(job);
     }
     service_unlock(job->service);
+    engine_cleanup(&job->service->engine, &cleanup);
+    if (SUCCEEDED(hr)) service_wake(job->service, FALSE);
     return hr;
 }
 
@@ -1012,6 +1003,7 @@ HRESULT job_create(struct service *service, const WCHAR *display_name, BG_JOB_TY
     job->IBackgroundCopyJobHttpOptions3_iface.lpVtbl = &job_http_options_vtbl;
     job->IBitsTokenOptions_iface.lpVtbl = &job_token_options_vtbl;
     job->holds = 1;                              /* ours until the queue takes it below */
+    job->xfer.owner = job;
     job->xfer.type = type;
     job->xfer.state = BG_JOB_STATE_SUSPENDED;
     GetSystemTimeAsFileTime(&job->creation_time);

@@ -57,6 +57,7 @@ struct job
     WCHAR *reply_file_name;
     DWORD acl_flags, peer_flags;
     BOOL finishing;                       /* Complete is renaming files outside the lock */
+    ULONGLONG modification_notified;      /* tick of the last JobModification delivered */
 
     /* Upload-reply jobs: the reply (engine) */
     UINT64 reply_bytes_total;             /* BG_SIZE_UNKNOWN until the reply starts */
@@ -104,12 +105,6 @@ IBackgroundCopyJob *job_from_entry_locked(struct queue_entry *entry);
  * references. The last unhold destroys the job; never call it under the service lock. */
 void job_hold(struct job *job);
 void job_unhold(struct job *job);
-
-/* Requires: service lock. Moves the job to ERROR or TRANSIENT_ERROR (`state`) and records the
- * error GetError reports; protocol is a static string. A transition the state table refuses
- * leaves the state as it is. */
-void job_set_error_locked(struct job *job, BG_JOB_STATE state, BG_ERROR_CONTEXT context, HRESULT code,
-                          struct engine_file *file, const WCHAR *protocol);
 
 /* job_files.c: the job methods about files (IBackgroundCopyJob .. Job3). */
 HRESULT WINAPI job_AddFileSet(IBackgroundCopyJob5 *iface, ULONG count, BG_FILE_INFO *files);

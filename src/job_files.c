@@ -231,9 +231,7 @@ static HRESULT generate_reply_name_locked(struct job *job)
 HRESULT WINAPI job_Resume(IBackgroundCopyJob5 *iface)
 {
     struct job *job = impl_from_IBackgroundCopyJob5(iface);
-    BOOL pending = FALSE;
     HRESULT hr;
-    ULONG i;
 
     TRACE("%p.\n", iface);
     service_lock(job->service);
@@ -246,28 +244,11 @@ HRESULT WINAPI job_Resume(IBackgroundCopyJob5 *iface)
         ;
     else
     {
-        for (i = 0; i < job->xfer.file_count; ++i)
-            if (!job->xfer.files[i]->transferred) pending = TRUE;
-        switch (job->xfer.state)
-        {
-        case BG_JOB_STATE_SUSPENDED:
-        case BG_JOB_STATE_ERROR:
-        case BG_JOB_STATE_TRANSIENT_ERROR:
-            /* From an error this is "retry now", whatever the retry delay. */
-            job_state_transition(&job->xfer.state, BG_JOB_STATE_QUEUED);
-            break;
-        case BG_JOB_STATE_TRANSFERRED:
-            /* Files added since the transfer go back in the queue (unconfirmed). */
-            if (pending) job_state_transition(&job->xfer.state, BG_JOB_STATE_QUEUED);
-            break;
-        default:                        /* QUEUED, CONNECTING, TRANSFERRING: already going */
-            break;
-        }
-        job->xfer.resumed = TRUE;
-        job->xfer.download_ms = 0;      /* Resume restarts the MaximumDownloadTime clock */
+        engine_resume_locked(&job->service->engine, &job->xfer);
         job_touch_locked(job);
     }
     service_unlock(job->service);
+    if (SUCCEEDED(hr)) service_wake(job->service, TRUE);
     return hr;
 }
 
@@ -324,6 +305,7 @@ static HRESULT collect_temp_names_locked(struct job *job, BOOL include_transferr
 HRESULT WINAPI job_Cancel(IBackgroundCopyJob5 *iface)
 {
     struct job *job = impl_from_IBackgroundCopyJob5(iface);
+    struct engine_cleanup cleanup = { 0 };
     WCHAR **names = NULL;
     ULONG count = 0;
     HRESULT hr;
@@ -333,14 +315,21 @@ HRESULT WINAPI job_Cancel(IBackgroundCopyJob5 *iface)
     /* Every temporary file goes, transferred or not: only Complete makes files available. */
     if (SUCCEEDED(hr = job_check_modifiable_locked(job))
         && SUCCEEDED(hr = collect_temp_names_locked(job, TRUE, &names, &count)))
+    {
+        engine_stop_locked(&job->service->engine, &job->xfer, &cleanup);
         hr = job_finish_locked(job, BG_JOB_STATE_CANCELLED);
+    }
     service_unlock(job->service);
     if (FAILED(hr))
     {
         if (names) free_names(names, count);
         return hr;
     }
+    /* A worker still in a chunk of the job has the temporary file open: let it finish. */
+    engine_cleanup(&job->service->engine, &cleanup);
+    service_wait_idle(job->service, &job->xfer);
     hr = delete_temp_files(names, count);
+    service_wake(job->service, FALSE);  /* its place may go to another job */
     job_unhold(job);                    /* the queue's hold; never the last one here */
     return hr;
 }
@@ -354,6 +343,7 @@ struct rename_plan
 HRESULT WINAPI job_Complete(IBackgroundCopyJob5 *iface)
 {
     struct job *job = impl_from_IBackgroundCopyJob5(iface);
+    struct engine_cleanup cleanup = { 0 };
     struct rename_plan *plan = NULL;
     WCHAR **names = NULL;
     ULONG count = 0, deletes = 0, done = 0, i;
@@ -386,7 +376,11 @@ HRESULT WINAPI job_Complete(IBackgroundCopyJob5 *iface)
                 hr = E_OUTOFMEMORY;
             ++count;
         }
-        if (SUCCEEDED(hr)) job->finishing = TRUE;
+        if (SUCCEEDED(hr))
+        {
+            job->finishing = TRUE;
+            engine_stop_locked(&job->service->engine, &job->xfer, &cleanup);
+        }
     }
     service_unlock(job->service);
 
@@ -395,6 +389,9 @@ HRESULT WINAPI job_Complete(IBackgroundCopyJob5 *iface)
         if (SUCCEEDED(hr)) job_unhold(job);
         goto done;
     }
+    /* No worker may hold a temporary file open while it is renamed. */
+    engine_cleanup(&job->service->engine, &cleanup);
+    service_wait_idle(job->service, &job->xfer);
 
     for (done = 0; done < count; ++done)
         if (!MoveFileExW(plan[done].from, plan[done].to, MOVEFILE_REPLACE_EXISTING | MOVEFILE_COPY_ALLOWED))
@@ -415,8 +412,14 @@ HRESULT WINAPI job_Complete(IBackgroundCopyJob5 *iface)
         hr = job_finish_locked(job, BG_JOB_STATE_ACKNOWLEDGED);
     }
     else
-        job_touch_locked(job);          /* it stays where it was; renamed files stay available */
+    {
+        /* It stays where it was (renamed files stay available), and carries on if it was
+         * transferring. */
+        engine_continue_locked(&job->service->engine, &job->xfer);
+        job_touch_locked(job);
+    }
     service_unlock(job->service);
+    service_wake(job->service, FALSE);
 
     if (SUCCEEDED(hr))
     {
@@ -500,6 +503,7 @@ HRESULT WINAPI job_GetError(IBackgroundCopyJob5 *iface, IBackgroundCopyError **e
 HRESULT WINAPI job_ReplaceRemotePrefix(IBackgroundCopyJob5 *iface, LPCWSTR old_prefix, LPCWSTR new_prefix)
 {
     struct job *job = impl_from_IBackgroundCopyJob5(iface);
+    struct engine_cleanup cleanup = { 0 };
     WCHAR **names = NULL;
     enum remote_kind *kinds = NULL;
     size_t old_len, new_len;
@@ -549,12 +553,16 @@ HRESULT WINAPI job_ReplaceRemotePrefix(IBackgroundCopyJob5 *iface, LPCWSTR old_p
             file->no_range_support = FALSE;
             names[i] = old;
         }
+        /* A transfer in flight continues from the new place. */
+        engine_void_locked(&job->service->engine, &job->xfer, &cleanup);
         job_touch_locked(job);
     }
     else if (SUCCEEDED(hr))
         hr = S_FALSE;                   /* nothing matched */
 unlock:
     service_unlock(job->service);
+    engine_cleanup(&job->service->engine, &cleanup);
+    if (hr == S_OK) service_wake(job->service, FALSE);
     for (i = 0; names && i < job->xfer.file_count; ++i) free(names[i]);
     free(names);
     free(kinds);

@@ -191,6 +191,11 @@ void engine_void_locked(struct engine *engine, struct engine_job *job, struct en
         job_state_transition(&job->state, BG_JOB_STATE_QUEUED);
 }
 
+void engine_continue_locked(struct engine *engine, struct engine_job *job)
+{
+    if (is_active(job->state) && !job->listed) list_append(engine, job);
+}
+
 void engine_forget_locked(struct engine *engine, struct engine_job *job)
 {
     list_remove(engine, job);

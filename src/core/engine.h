@@ -179,6 +179,9 @@ void engine_fail_locked(struct engine *engine, struct engine_job *job, BG_JOB_ST
 /* Requires: service lock. Something changed that voids a chunk in flight (a remote name): the
  * file is fetched again from where it is, on a new stream. */
 void engine_void_locked(struct engine *engine, struct engine_job *job, struct engine_cleanup *cleanup);
+/* Requires: service lock. The job carries on where it is (a Complete that failed): back in the
+ * active list when its state is an active one. */
+void engine_continue_locked(struct engine *engine, struct engine_job *job);
 /* Requires: service lock. Called when the job object is destroyed (it is never active then). */
 void engine_forget_locked(struct engine *engine, struct engine_job *job);
 

@@ -4,7 +4,8 @@
  * file, progress sums, the reply of upload-reply jobs, File5's response headers and File6's
  * filled ranges. The objects of src/ are compiled into this program (tests/tests-windows.cmake),
  * so the test can stand in for the engine: it sets a file's progress or a job's state on the
- * records, under the service lock, as the engine will. */
+ * records, under the service lock, as the engine does. tests/support/engine_stub.c replaces
+ * src/engine_host.c: no worker ever runs, so nothing but the test moves a job. */
 #include "com_test.h"
 #include "file.h"
 #include "job.h"
@@ -148,6 +149,8 @@ static void temp_name_of(IBackgroundCopyJob5 *job, ULONG index, WCHAR *path)
 
 static void test_get_error_object(void **state)
 {
+    static const struct transfer_error unavailable = { BG_ERROR_CONTEXT_REMOTE_FILE, BG_E_HTTP_ERROR_503, L"http" };
+    static const struct transfer_error general = { BG_ERROR_CONTEXT_GENERAL_QUEUE_MANAGER, E_FAIL, NULL };
     IBackgroundCopyJob5 *job = new_job(BG_JOB_TYPE_DOWNLOAD);
     struct job *record = job_of(job);
     IBackgroundCopyError *error;
@@ -164,8 +167,8 @@ static void test_get_error_object(void **state)
     /* The engine fails the transfer of the file. */
     service_lock(record->service);
     job_state_transition(&record->xfer.state, BG_JOB_STATE_CONNECTING);
-    job_set_error_locked(record, BG_JOB_STATE_TRANSIENT_ERROR, BG_ERROR_CONTEXT_REMOTE_FILE,
-                         BG_E_HTTP_ERROR_503, record->xfer.files[0], L"http");
+    engine_fail_locked(&record->service->engine, &record->xfer, BG_JOB_STATE_TRANSIENT_ERROR, &unavailable,
+                       record->xfer.files[0]);
     service_unlock(record->service);
 
     assert_hr(S_OK, IBackgroundCopyJob5_GetError(job, &error));
@@ -191,7 +194,7 @@ static void test_get_error_object(void **state)
 
     /* An error that concerns no file and no protocol. */
     service_lock(record->service);
-    job_set_error_locked(record, BG_JOB_STATE_ERROR, BG_ERROR_CONTEXT_GENERAL_QUEUE_MANAGER, E_FAIL, NULL, NULL);
+    engine_fail_locked(&record->service->engine, &record->xfer, BG_JOB_STATE_ERROR, &general, NULL);
     service_unlock(record->service);
     assert_hr(S_OK, IBackgroundCopyJob5_GetError(job, &error));
     assert_hr(BG_E_FILE_NOT_AVAILABLE, IBackgroundCopyError_GetFile(error, &error_file));
