@@ -229,6 +229,7 @@ static HRESULT WINAPI file_GetTemporaryName(IBackgroundCopyFile6 *iface, LPWSTR 
 static HRESULT WINAPI file_SetValidationState(IBackgroundCopyFile6 *iface, BOOL state)
 {
     struct job_file *file = impl_from_IBackgroundCopyFile6(iface);
+    struct engine_cleanup cleanup = { 0 };
     struct job *job = file->job;
     HRESULT hr;
 
@@ -248,11 +249,12 @@ static HRESULT WINAPI file_SetValidationState(IBackgroundCopyFile6 *iface, BOOL 
             file->xfer.transferred = FALSE;
             range_list_clear(&file->xfer.filled);
             static const struct transfer_error failed = { BG_ERROR_CONTEXT_REMOTE_FILE, BG_E_VALIDATION_FAILED, NULL };
-            engine_fail_locked(&job->service->engine, &job->xfer, BG_JOB_STATE_ERROR, &failed, &file->xfer);
+            engine_fail_locked(&job->service->engine, &job->xfer, BG_JOB_STATE_ERROR, &failed, &file->xfer, &cleanup);
         }
         job_touch_locked(job);
     }
     service_unlock(job->service);
+    engine_cleanup(&job->service->engine, &cleanup);
     service_deliver_events(job->service);   /* JobError, if it failed the job */
     return hr;
 }

@@ -279,7 +279,7 @@ static HRESULT delete_temp_files(WCHAR **names, ULONG count)
 }
 
 /* Requires: service lock. Copies of the temporary names of the files that still have a
- * temporary file of their own: every such file, or only the untransferred ones. */
+ * temporary file the engine created: every such file, or only the untransferred ones. */
 static HRESULT collect_temp_names_locked(struct job *job, BOOL include_transferred, WCHAR ***names, ULONG *count)
 {
     ULONG i;
@@ -289,7 +289,9 @@ static HRESULT collect_temp_names_locked(struct job *job, BOOL include_transferr
     for (i = 0; i < job->xfer.file_count; ++i)
     {
         struct engine_file *file = job->xfer.files[i];
-        if (!file->temp_name || file->completed || (!include_transferred && file->transferred)) continue;
+        /* Only files the engine created: never one we did not (BITS-SPEC.md §5.2). */
+        if (!file->temp_name || !file->temp_created || file->completed
+            || (!include_transferred && file->transferred)) continue;
         if (!((*names)[*count] = _wcsdup(file->temp_name)))
         {
             free_names(*names, *count);
@@ -312,23 +314,23 @@ HRESULT WINAPI job_Cancel(IBackgroundCopyJob5 *iface)
 
     TRACE("%p.\n", iface);
     service_lock(job->service);
-    /* Every temporary file goes, transferred or not: only Complete makes files available. */
-    if (SUCCEEDED(hr = job_check_modifiable_locked(job))
-        && SUCCEEDED(hr = collect_temp_names_locked(job, TRUE, &names, &count)))
+    if (SUCCEEDED(hr = job_check_modifiable_locked(job)))
     {
         engine_stop_locked(&job->service->engine, &job->xfer, &cleanup);
         hr = job_finish_locked(job, BG_JOB_STATE_CANCELLED);
     }
     service_unlock(job->service);
-    if (FAILED(hr))
-    {
-        if (names) free_names(names, count);
-        return hr;
-    }
-    /* A worker still in a chunk of the job has the temporary file open: let it finish. */
+    if (FAILED(hr)) return hr;
+
+    /* A worker still in a chunk of the job has its temporary file open (or is creating it):
+     * let it finish. Then every temporary file of ours goes, transferred or not: only Complete
+     * makes files available. The job is final now, so the files no longer change. */
     engine_cleanup(&job->service->engine, &cleanup);
     service_wait_idle(job->service, &job->xfer);
-    hr = delete_temp_files(names, count);
+    service_lock(job->service);
+    hr = collect_temp_names_locked(job, TRUE, &names, &count);
+    service_unlock(job->service);
+    hr = SUCCEEDED(hr) ? delete_temp_files(names, count) : BG_S_UNABLE_TO_DELETE_FILES;
     service_wake(job->service, FALSE);  /* its place may go to another job */
     job_unhold(job);                    /* the queue's hold; never the last one here */
     return hr;

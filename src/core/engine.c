@@ -294,7 +294,8 @@ static void fail(struct engine *engine, struct engine_job *job, HRESULT code, BG
 }
 
 void engine_fail_locked(struct engine *engine, struct engine_job *job, BG_JOB_STATE state,
-                        const struct transfer_error *error, struct engine_file *file)
+                        const struct transfer_error *error, struct engine_file *file,
+                        struct engine_cleanup *cleanup)
 {
     BG_JOB_STATE before = job->state;
 
@@ -316,7 +317,12 @@ void engine_fail_locked(struct engine *engine, struct engine_job *job, BG_JOB_ST
     /* Either way a chunk in flight counts for nothing: its commit drops it and the run, and a
      * blocked read returns now. */
     ++job->generation;
-    if (job->running && job->run && job->run->stream) job->run->ops->abort(job->run->stream);
+    if (job->running)
+    {
+        if (job->run && job->run->stream) job->run->ops->abort(job->run->stream);
+    }
+    else
+        drop_run(job, cleanup);         /* between chunks: the open stream goes now */
 }
 
 /* --- scheduling ------------------------------------------------------------------------------ */
@@ -518,7 +524,11 @@ HRESULT engine_begin_chunk_locked(struct engine *engine, struct engine_chunk *ch
         chunk->request.kind = file->kind;
         chunk->request.offset = offset;
         chunk->request.length = length;
-        chunk->request.if_modified = NULL;
+        /* The bytes so far came from a version of the file: a transport may ask the server
+         * for the rest only if it is still that one (If-Range). */
+        chunk->if_modified = file->remote_time;
+        chunk->request.if_modified = offset && (file->remote_time.dwLowDateTime | file->remote_time.dwHighDateTime)
+                                     ? &chunk->if_modified : NULL;
         chunk->request.options = run->options;
         if (!chunk->url || !chunk->temp_path)
         {
