@@ -136,10 +136,25 @@ openbits_wine_test(unit_job_internals SOURCES
     ${CMAKE_SOURCE_DIR}/tests/support/module_stub.c
     ${OBJECT_SOURCES}
     ${MESSAGES_RC}
-    LIBS openbits_core crypt32)
+    LIBS openbits_core crypt32 winhttp shlwapi)
 target_include_directories(unit_job_internals PRIVATE ${CMAKE_SOURCE_DIR}/src)
 add_dependencies(unit_job_internals openbits_messages)
 
 # test_quota writes Group Policy values under HKLM in the prefix: not while the registration
 # test compares registry snapshots.
 set_tests_properties(wine.test_quota PROPERTIES RESOURCE_LOCK wine_registry)
+
+# The transports (src/transport_http.c, src/transport_file.c) on real files, against the loopback
+# HTTP server (tests/servers/http_server.py) and sockets of the test's own: the sources are
+# compiled into the test with the stub of the module count, as for test_copy_error.
+openbits_wine_test(unit_transport SOURCES
+    ${CMAKE_SOURCE_DIR}/tests/com/unit_transport.c
+    ${CMAKE_SOURCE_DIR}/tests/support/module_stub.c
+    ${CMAKE_SOURCE_DIR}/src/transport_http.c
+    ${CMAKE_SOURCE_DIR}/src/transport_file.c
+    ${CMAKE_SOURCE_DIR}/src/transfer_options.c
+    ${CMAKE_SOURCE_DIR}/src/core/transport.c
+    ${CMAKE_SOURCE_DIR}/src/common.c
+    ${CMAKE_SOURCE_DIR}/src/debug.c
+    LIBS winhttp crypt32 shlwapi)
+target_include_directories(unit_transport PRIVATE ${CMAKE_SOURCE_DIR}/src)
