@@ -2,7 +2,8 @@
 /* The HTTP transport: WinHTTP for REMOTE_HTTP and REMOTE_HTTPS behind the transport seam
  * (src/core/transport.h), configured from the job's transfer options (src/transport.h).
  *
- * One asynchronous WinHTTP session per transport; one connection and request handle per stream.
+ * Asynchronous WinHTTP: a transport's sessions (one per proxy configuration and client
+ * certificate, see struct session_key), one connection and request handle per stream.
  * Every WinHTTP operation is started and then waited for on the calling thread, on two events:
  * `done` (set by the status callback when the operation completes) and `aborted` (set by
  * abort()). abort() therefore touches nothing but an event, so it cannot race close() into a
@@ -12,7 +13,7 @@
  * WinHTTP reads into the stream's own buffer, never the caller's, and the stream is reference
  * counted: the request handle holds one reference until WinHTTP reports
  * WINHTTP_CALLBACK_STATUS_HANDLE_CLOSING, its last word on the handle. Each stream holds a
- * reference on the transport, so the session outlives its requests, and the transport holds the
+ * reference on the transport, so the sessions outlive their requests, and the transport holds the
  * module (module_lock) until the last callback has run, so the DLL stays loaded while WinHTTP may
  * still call into it.
  *
@@ -22,7 +23,9 @@
  * MAKE_HRESULT(SEVERITY_ERROR, FACILITY_HTTP, status), which is BG_E_HTTP_ERROR_<status> for
  * every status bitsmsg.h names and the same formula for the ones it doesn't (429, 308, ...).
  * Those carry context REMOTE_FILE; WinHTTP's own failures are HRESULT_FROM_WIN32(error) with
- * context GENERAL_TRANSPORT. */
+ * context GENERAL_TRANSPORT, and so are a missing client certificate or store (CRYPT_E_NOT_FOUND,
+ * HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND)); a rejection by the client's server-certificate check
+ * has context SERVER_CERTIFICATE_CALLBACK. */
 #include <stdlib.h>
 #include <wchar.h>
 
@@ -44,15 +47,23 @@
 #define HTTP_STATUS_RANGE_NOT_SATISFIABLE  416
 #endif
 
-/* A WinHTTP session for one proxy configuration. Wine 8 ignores WINHTTP_OPTION_PROXY on a
- * request (and on a session), so the proxy is chosen at WinHttpOpen: a transport keeps one
- * session per configuration its jobs have used, which also keeps connections alive between
- * requests through the same proxy. */
+/* What a pooled connection may be shared by: the proxy configuration and the client
+ * certificate. Wine 8 ignores WINHTTP_OPTION_PROXY on a request (and on a session), so the proxy
+ * is chosen at WinHttpOpen; and a connection that presented one job's certificate must not carry
+ * another job's requests. */
+struct session_key
+{
+    DWORD access;               /* WINHTTP_ACCESS_TYPE_* */
+    WCHAR *proxy, *bypass;      /* NAMED_PROXY only, else NULL */
+    WCHAR *identity;            /* the client certificate, as where to find it; NULL: none */
+};
+
+/* A transport keeps one session per key its jobs have used, so connections stay alive between
+ * requests that may share them. */
 struct http_session
 {
     struct http_session *next;
-    DWORD access;               /* WINHTTP_ACCESS_TYPE_* */
-    WCHAR *proxy, *bypass;      /* NAMED_PROXY only, else NULL */
+    struct session_key key;
     HINTERNET handle;           /* asynchronous, with status_callback */
 };
 
@@ -61,13 +72,6 @@ struct http_transport
     LONG refcount;              /* the owner's (create..destroy) + one per live stream */
     SRWLOCK lock;               /* leaf lock: guards `sessions` only */
     struct http_session *sessions;        /* never removed before the transport goes [lock] */
-};
-
-/* A proxy configuration, resolved for one request. */
-struct proxy_config
-{
-    DWORD access;
-    WCHAR *proxy, *bypass;      /* malloc'd */
 };
 
 struct http_stream
@@ -119,11 +123,17 @@ static HRESULT last_winhttp_error(struct transfer_error *error)
 
 /* --- lifetime --------------------------------------------------------------------------------- */
 
+static void session_key_free(struct session_key *key)
+{
+    free(key->proxy);
+    free(key->bypass);
+    free(key->identity);
+}
+
 static void session_free(struct http_session *session)
 {
     if (session->handle) WinHttpCloseHandle(session->handle);
-    free(session->proxy);
-    free(session->bypass);
+    session_key_free(&session->key);
     free(session);
 }
 
@@ -301,18 +311,12 @@ static BOOL strdup_or_null(const WCHAR *src, WCHAR **out)
     return !src || (*out = _wcsdup(src));
 }
 
-static HRESULT set_proxy_config(struct proxy_config *config, DWORD access, const WCHAR *proxy, const WCHAR *bypass)
+static HRESULT set_proxy_config(struct session_key *key, DWORD access, const WCHAR *proxy, const WCHAR *bypass)
 {
-    config->access = access;
+    key->access = access;
     if (access != WINHTTP_ACCESS_TYPE_NAMED_PROXY) return S_OK;
-    if (!strdup_or_null(proxy, &config->proxy) || !strdup_or_null(bypass, &config->bypass)) return E_OUTOFMEMORY;
+    if (!strdup_or_null(proxy, &key->proxy) || !strdup_or_null(bypass, &key->bypass)) return E_OUTOFMEMORY;
     return S_OK;
-}
-
-static void proxy_config_free(struct proxy_config *config)
-{
-    free(config->proxy);
-    free(config->bypass);
 }
 
 /* The job's proxy usage for this URL:
@@ -322,14 +326,13 @@ static void proxy_config_free(struct proxy_config *config)
  *  - PRECONFIG: the user's Internet settings (WinHttpGetIEProxyConfigForCurrentUser): automatic
  *    detection or a configuration script first, then the named proxy, else WinHTTP's default
  *    configuration (netsh winhttp). */
-static HRESULT resolve_proxy(const struct transfer_options *options, const WCHAR *url, struct proxy_config *config)
+static HRESULT resolve_proxy(const struct transfer_options *options, const WCHAR *url, struct session_key *config)
 {
     WINHTTP_CURRENT_USER_IE_PROXY_CONFIG ie = {0};
     WINHTTP_PROXY_INFO found = {0};
     BOOL have_found = FALSE;
     HRESULT hr;
 
-    memset(config, 0, sizeof(*config));
     switch (options->proxy_usage)
     {
     case BG_JOB_PROXY_USAGE_NO_PROXY:
@@ -372,34 +375,61 @@ static HRESULT resolve_proxy(const struct transfer_options *options, const WCHAR
     return hr;
 }
 
+/* The session key of a request: its proxy configuration and, for HTTPS with a client
+ * certificate, where that certificate comes from. */
+static HRESULT make_session_key(const struct transfer_options *options, const WCHAR *url, BOOL secure,
+                                struct session_key *key)
+{
+    WCHAR identity[64];
+    HRESULT hr;
+    size_t len;
+    int i;
+
+    memset(key, 0, sizeof(*key));
+    if (FAILED(hr = resolve_proxy(options, url, key))) return hr;
+    if (!secure || !options->has_certificate) return S_OK;
+
+    swprintf(identity, ARRAY_SIZE(identity), L"%u\n", options->certificate_location);
+    if (options->certificate_by_hash)
+        for (i = 0; i < (int)sizeof(options->certificate_hash); ++i)
+            swprintf(identity + wcslen(identity), 3, L"%02x", options->certificate_hash[i]);
+    len = wcslen(identity) + 1 + (options->certificate_store ? wcslen(options->certificate_store) : 0) + 1
+        + (!options->certificate_by_hash && options->certificate_subject ? wcslen(options->certificate_subject) : 0) + 1;
+    if (!(key->identity = malloc(len * sizeof(WCHAR)))) return E_OUTOFMEMORY;
+    swprintf(key->identity, len, L"%ls\n%ls\n%ls", identity,
+             options->certificate_store ? options->certificate_store : L"",
+             !options->certificate_by_hash && options->certificate_subject ? options->certificate_subject : L"");
+    return S_OK;
+}
+
 static BOOL same_string(const WCHAR *a, const WCHAR *b)
 {
     return a == b || (a && b && !wcscmp(a, b));
 }
 
 /* Requires: the transport's lock. */
-static struct http_session *find_session(struct http_transport *transport, DWORD access, const WCHAR *proxy,
-                                         const WCHAR *bypass)
+static struct http_session *find_session(struct http_transport *transport, const struct session_key *key)
 {
     struct http_session *session;
 
     for (session = transport->sessions; session; session = session->next)
-        if (session->access == access && same_string(session->proxy, proxy) && same_string(session->bypass, bypass))
+        if (session->key.access == key->access && same_string(session->key.proxy, key->proxy)
+                && same_string(session->key.bypass, key->bypass) && same_string(session->key.identity, key->identity))
             return session;
     return NULL;
 }
 
-/* The transport's session for the proxy configuration, opened on first use (outside the lock;
- * of two threads racing to open the same one, the second closes its own). A proxy list WinHTTP
- * refuses is BG_E_INVALID_PROXY_INFO. */
-static HRESULT get_session(struct http_transport *transport, struct proxy_config *config, HINTERNET *handle,
+/* The transport's session for the key, opened on first use (outside the lock; of two threads
+ * racing to open the same one, the second closes its own). The key's strings pass to a new
+ * session. A proxy list WinHTTP refuses is BG_E_INVALID_PROXY_INFO. */
+static HRESULT get_session(struct http_transport *transport, struct session_key *key, HINTERNET *handle,
                            struct transfer_error *error)
 {
     struct http_session *session, *existing;
     HRESULT hr;
 
     AcquireSRWLockExclusive(&transport->lock);
-    session = find_session(transport, config->access, config->proxy, config->bypass);
+    session = find_session(transport, key);
     ReleaseSRWLockExclusive(&transport->lock);
     if (session)
     {
@@ -409,17 +439,16 @@ static HRESULT get_session(struct http_transport *transport, struct proxy_config
 
     if (!(session = calloc(1, sizeof(*session))))
         return set_error(error, BG_ERROR_CONTEXT_GENERAL_TRANSPORT, E_OUTOFMEMORY);
-    session->access = config->access;
-    session->proxy = config->proxy;
-    session->bypass = config->bypass;
-    config->proxy = config->bypass = NULL;         /* the session owns them now */
-    if (!(session->handle = WinHttpOpen(USER_AGENT, session->access,
-                                        session->proxy ? session->proxy : WINHTTP_NO_PROXY_NAME,
-                                        session->bypass ? session->bypass : WINHTTP_NO_PROXY_BYPASS,
+    session->key = *key;
+    memset(key, 0, sizeof(*key));                 /* the session owns the strings now */
+    if (!(session->handle = WinHttpOpen(USER_AGENT, session->key.access,
+                                        session->key.proxy ? session->key.proxy : WINHTTP_NO_PROXY_NAME,
+                                        session->key.bypass ? session->key.bypass : WINHTTP_NO_PROXY_BYPASS,
                                         WINHTTP_FLAG_ASYNC)))
     {
-        WARN("proxy %s, bypass %s: %lu.\n", debugstr_w(session->proxy), debugstr_w(session->bypass), GetLastError());
-        hr = session->access == WINHTTP_ACCESS_TYPE_NAMED_PROXY && GetLastError() == ERROR_INVALID_PARAMETER
+        WARN("proxy %s, bypass %s: %lu.\n", debugstr_w(session->key.proxy), debugstr_w(session->key.bypass),
+             GetLastError());
+        hr = session->key.access == WINHTTP_ACCESS_TYPE_NAMED_PROXY && GetLastError() == ERROR_INVALID_PARAMETER
            ? set_error(error, BG_ERROR_CONTEXT_GENERAL_TRANSPORT, BG_E_INVALID_PROXY_INFO) : last_winhttp_error(error);
         session_free(session);
         return hr;
@@ -435,7 +464,7 @@ static HRESULT get_session(struct http_transport *transport, struct proxy_config
     }
 
     AcquireSRWLockExclusive(&transport->lock);
-    if (!(existing = find_session(transport, session->access, session->proxy, session->bypass)))
+    if (!(existing = find_session(transport, &session->key)))
     {
         session->next = transport->sessions;
         transport->sessions = session;
@@ -794,7 +823,8 @@ static BOOL is_redirect(DWORD status)
         || status == HTTP_STATUS_REDIRECT_KEEP_VERB || status == HTTP_STATUS_PERMANENT_REDIRECT;
 }
 
-/* What a 200 or 206 says about the file. Anything else is the request's error. */
+/* What a 200 or 206 says about the file. Anything else is the request's error, and so is a 206
+ * for another range than the one asked for, unless it is the whole file (then not ranged). */
 static HRESULT read_response(struct http_stream *stream, const struct transport_request *req,
                              const struct transfer_options *options, DWORD status,
                              struct transport_response *response, struct transfer_error *error)
@@ -825,7 +855,7 @@ static HRESULT read_response(struct http_stream *stream, const struct transport_
     {
         if (!query_header(stream->request, WINHTTP_QUERY_CONTENT_RANGE, value, ARRAY_SIZE(value))
                 || !parse_content_range(value, &first, &last, &total)
-                || (first != req->offset && first != 0))
+                || (first != req->offset && (first || total == BG_SIZE_UNKNOWN || last + 1 != total)))
         {
             WARN("206 with Content-Range %s for offset %llu.\n", debugstr_w(value), (unsigned long long)req->offset);
             return set_error(error, BG_ERROR_CONTEXT_REMOTE_FILE, BG_E_INVALID_SERVER_RESPONSE);
@@ -956,7 +986,7 @@ static HRESULT http_open(void *context, const struct transport_request *req, str
 {
     const struct transfer_options *options = req->options ? req->options : &no_options;
     struct http_transport *transport = context;
-    struct proxy_config proxy;
+    struct session_key key;
     HINTERNET session;
     URL_COMPONENTS url;
     struct http_stream *stream;
@@ -1004,13 +1034,14 @@ static HRESULT http_open(void *context, const struct transport_request *req, str
         goto fail;
     }
 
-    if (FAILED(hr = resolve_proxy(options, req->url, &proxy)))
+    if (FAILED(hr = make_session_key(options, req->url, secure, &key)))
     {
+        session_key_free(&key);
         set_error(error, BG_ERROR_CONTEXT_GENERAL_TRANSPORT, hr);
         goto fail;
     }
-    hr = get_session(transport, &proxy, &session, error);
-    proxy_config_free(&proxy);
+    hr = get_session(transport, &key, &session, error);
+    session_key_free(&key);
     if (FAILED(hr)) goto fail;
 
     if (FAILED(hr = create_request(stream, session, host, &url, options, secure, error))) goto fail;
