@@ -283,6 +283,7 @@ static void test_file_missing(void **state)
 {
     WCHAR path[MAX_PATH], url[MAX_PATH + 16];
     struct fetch fetch;
+    HRESULT unc_error;
 
     swprintf(path, ARRAY_SIZE(path), L"%ls\\missing.bin", temp_dir);
     fetch_open(&file, path, REMOTE_LOCAL_PATH, 0, BG_LENGTH_TO_EOF, NULL, NULL, &fetch);
@@ -295,6 +296,20 @@ static void test_file_missing(void **state)
     swprintf(path, ARRAY_SIZE(path), L"%ls\\no such directory\\missing.bin", temp_dir);
     fetch_open(&file, path, REMOTE_LOCAL_PATH, 0, BG_LENGTH_TO_EOF, NULL, NULL, &fetch);
     assert_error(&fetch, HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND), BG_ERROR_CONTEXT_REMOTE_FILE, L"file");
+
+    /* A server nobody has: the URL names the same UNC path. (Windows says ERROR_BAD_NETPATH,
+     * Wine 8 ERROR_PATH_NOT_FOUND.) */
+    fetch_open(&file, L"\\\\openbits-no-such-server\\share\\x.bin", REMOTE_UNC, 0, BG_LENGTH_TO_EOF, NULL, NULL,
+               &fetch);
+    assert_true(FAILED(fetch.hr));
+    assert_error(&fetch, fetch.hr, BG_ERROR_CONTEXT_REMOTE_FILE, L"file");
+    unc_error = fetch.hr;
+    fetch_open(&file, L"file://openbits-no-such-server/share/x.bin", REMOTE_FILE_URL, 0, BG_LENGTH_TO_EOF, NULL, NULL,
+               &fetch);
+    assert_error(&fetch, unc_error, BG_ERROR_CONTEXT_REMOTE_FILE, L"file");
+    fetch_open(&file, L"file:////openbits-no-such-server/share/x.bin", REMOTE_FILE_URL, 0, BG_LENGTH_TO_EOF, NULL,
+               NULL, &fetch);
+    assert_error(&fetch, unc_error, BG_ERROR_CONTEXT_REMOTE_FILE, L"file");
 
     /* A directory is no file: CreateFileW denies it. */
     fetch_open(&file, temp_dir, REMOTE_LOCAL_PATH, 0, BG_LENGTH_TO_EOF, NULL, NULL, &fetch);
