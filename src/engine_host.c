@@ -113,6 +113,7 @@ static void host_event(void *context, struct engine_job *xfer, enum engine_event
     event->job = job_of(xfer);
     event->file = file ? file_from_engine(file) : NULL;
     job_hold(event->job);
+    ++event->job->events_pending;
     if (service->events_tail) service->events_tail->next = event;
     else service->events = event;
     service->events_tail = event;
@@ -273,8 +274,16 @@ static void deliver_events(struct service *service, struct service_event *events
     while (events)
     {
         struct service_event *next = events->next;
+        struct job *job = events->job;
+        BOOL last;
+
         notify_deliver(service, events);
-        job_unhold(events->job);          /* may be the last hold: no lock held */
+        service_lock(service);
+        --job->events_pending;
+        last = job_unhold_locked(job);
+        WakeAllConditionVariable(&service->idle);
+        service_unlock(service);
+        if (last) job_free(job);          /* no lock held */
         free(events);
         events = next;
     }
@@ -296,6 +305,7 @@ static DWORD WINAPI worker_main(void *arg)
         struct engine_cleanup cleanup;
         struct engine_chunk chunk;
         struct job *job;
+        BOOL last;
         DWORD wait;
         HRESULT hr;
 
@@ -315,6 +325,7 @@ static DWORD WINAPI worker_main(void *arg)
         }
         job = job_of(chunk.job);
         job_hold(job);
+        ++job->busy;
         service_unlock(service);
 
         engine_transfer_chunk(&service->engine, &chunk);
@@ -327,8 +338,15 @@ static DWORD WINAPI worker_main(void *arg)
         service_unlock(service);
 
         engine_cleanup(&service->engine, &cleanup);
+        /* Done with the job's files: a waiting Cancel may go on (the events hold the job
+         * themselves, and their delivery may need the client's thread). */
+        service_lock(service);
+        --job->busy;
+        WakeAllConditionVariable(&service->idle);
+        last = job_unhold_locked(job);
+        service_unlock(service);
+        if (last) job_free(job);
         deliver_events(service, events);
-        job_unhold(job);
         service_lock(service);
     }
     service_unlock(service);
@@ -365,6 +383,35 @@ void engine_host_destroy(struct service *service)
     if (engine->transports[REMOTE_HTTP].ops) http_transport_destroy(&engine->transports[REMOTE_HTTP]);
     if (engine->transports[REMOTE_LOCAL_PATH].ops) file_transport_destroy(&engine->transports[REMOTE_LOCAL_PATH]);
     /* No event is left: each holds its job, and each job holds the service. */
+}
+
+void service_drop_events(struct service *service, struct job *job)
+{
+    struct service_event *event, **link, *dropped = NULL;
+
+    service_lock(service);
+    for (link = &service->events; (event = *link);)
+    {
+        if (event->job != job)
+        {
+            link = &event->next;
+            continue;
+        }
+        *link = event->next;
+        event->next = dropped;
+        dropped = event;
+        --job->events_pending;
+    }
+    service->events_tail = NULL;
+    for (event = service->events; event; event = event->next) service->events_tail = event;
+    service_unlock(service);
+
+    while ((event = dropped))
+    {
+        dropped = event->next;
+        job_unhold(event->job);           /* never the last: the caller holds the job */
+        free(event);
+    }
 }
 
 void service_deliver_events(struct service *service)
@@ -410,10 +457,25 @@ void service_wake(struct service *service, BOOL start)
     }
 }
 
-void service_wait_idle(struct service *service, struct engine_job *job)
+static BOOL on_worker_locked(struct service *service)
+{
+    DWORD self = GetCurrentThreadId();
+    ULONG i;
+
+    for (i = 0; i < service->worker_count; ++i)
+        if (GetThreadId(service->workers[i]) == self) return TRUE;
+    return FALSE;
+}
+
+void service_wait_idle(struct service *service, struct job *job)
 {
     service_lock(service);
-    while (job->running)
-        SleepConditionVariableSRW(&service->idle, &service->lock, INFINITE, 0);
+    /* A worker calling here is inside a callback it delivers (an MTA client calling Complete
+     * from JobTransferred): waiting for itself would never end. Events for a job with a notify
+     * interface are not waited for either: the client may be calling from inside one of them,
+     * on its own (STA) thread, while a worker waits for it to return. */
+    if (!on_worker_locked(service))
+        while (job->xfer.running || job->busy || (job->events_pending && !job->notify_cookie))
+            SleepConditionVariableSRW(&service->idle, &service->lock, INFINITE, 0);
     service_unlock(service);
 }

@@ -67,10 +67,10 @@ static void credential_clear(struct job_credential *credential)
 
 static void job_destroy(struct job *job)
 {
+    DWORD notify_cookie = job->notify_cookie, certificate_cookie = job->certificate_callback_cookie;
     unsigned int target, scheme;
 
     if (job->marshal) IUnknown_Release(job->marshal);
-    notify_revoke(job->notify_cookie);
     free(job->display_name);
     free(job->description);
     free(job->notify_program);
@@ -87,6 +87,10 @@ static void job_destroy(struct job *job)
     if (job->service) service_put(job->service);
     free(job);
     module_unlock();
+    /* The client's objects go last: once a client sees its callback released, the job is
+     * gone (the worker that may run this holds the DLL; GIT calls need no object of ours). */
+    notify_revoke(notify_cookie);
+    notify_revoke(certificate_cookie);
 }
 
 void job_hold(struct job *job)
@@ -97,6 +101,16 @@ void job_hold(struct job *job)
 void job_unhold(struct job *job)
 {
     if (!InterlockedDecrement(&job->holds)) job_destroy(job);
+}
+
+BOOL job_unhold_locked(struct job *job)
+{
+    return !InterlockedDecrement(&job->holds);
+}
+
+void job_free(struct job *job)
+{
+    job_destroy(job);
 }
 
 static HRESULT WINAPI job_QueryInterface(IBackgroundCopyJob5 *iface, REFIID riid, void **out)
@@ -140,11 +154,13 @@ void job_touch_locked(struct job *job)
     GetSystemTimeAsFileTime(&job->xfer.modification_time);
 }
 
-/* Requires: service lock. BG_E_INVALID_STATE for a job in a final state, or one that Complete
- * is finishing (a racing caller would find it ACKNOWLEDGED a moment later). */
+/* Requires: service lock. BG_E_INVALID_STATE for a job in a final state. A Complete renaming
+ * the job's files (outside the lock) is waited for first: the caller then sees the job as
+ * Complete leaves it, ACKNOWLEDGED or (when a rename failed) where it was. */
 HRESULT job_check_modifiable_locked(struct job *job)
 {
-    return job_state_is_final(job->xfer.state) || job->finishing ? BG_E_INVALID_STATE : S_OK;
+    while (job->finishing) SleepConditionVariableSRW(&job->service->idle, &job->service->lock, INFINITE, 0);
+    return job_state_is_final(job->xfer.state) ? BG_E_INVALID_STATE : S_OK;
 }
 
 HRESULT job_finish_locked(struct job *job, BG_JOB_STATE final)
@@ -426,7 +442,19 @@ static HRESULT WINAPI job_GetNotifyInterface(IBackgroundCopyJob5 *iface, IUnknow
     service_lock(job->service);
     cookie = job->notify_cookie;
     service_unlock(job->service);
-    return notify_get(cookie, &IID_IUnknown, (void **)callback);
+    for (;;)
+    {
+        DWORD now;
+        HRESULT hr = notify_get(cookie, &IID_IUnknown, (void **)callback);
+        if (SUCCEEDED(hr)) return hr;
+        /* A SetNotifyInterface on another thread may have revoked the cookie meanwhile: the
+         * answer is then what is set now. */
+        service_lock(job->service);
+        now = job->notify_cookie;
+        service_unlock(job->service);
+        if (now == cookie) return hr;
+        cookie = now;
+    }
 }
 
 static HRESULT WINAPI job_SetMinimumRetryDelay(IBackgroundCopyJob5 *iface, ULONG seconds)

@@ -58,6 +58,8 @@ struct job
     DWORD acl_flags, peer_flags;
     BOOL finishing;                       /* Complete is renaming files outside the lock */
     ULONGLONG modification_notified;      /* tick of the last JobModification delivered */
+    ULONG busy;                           /* workers in a chunk of the job, until its cleanup */
+    ULONG events_pending;                 /* queued or being delivered */
 
     /* Upload-reply jobs: the reply (engine) */
     UINT64 reply_bytes_total;             /* BG_SIZE_UNKNOWN until the reply starts */
@@ -105,6 +107,11 @@ IBackgroundCopyJob *job_from_entry_locked(struct queue_entry *entry);
  * references. The last unhold destroys the job; never call it under the service lock. */
 void job_hold(struct job *job);
 void job_unhold(struct job *job);
+/* Requires: service lock. Drops a hold; TRUE when it was the last one: the caller then calls
+ * job_free after unlocking. Lets a worker drop its hold in the same locked step that tells a
+ * waiting Cancel it is done, so the client's next Release is the one that frees the job. */
+BOOL job_unhold_locked(struct job *job);
+void job_free(struct job *job);
 
 /* job_files.c: the job methods about files (IBackgroundCopyJob .. Job3). */
 HRESULT WINAPI job_AddFileSet(IBackgroundCopyJob5 *iface, ULONG count, BG_FILE_INFO *files);

@@ -326,7 +326,8 @@ HRESULT WINAPI job_Cancel(IBackgroundCopyJob5 *iface)
      * let it finish. Then every temporary file of ours goes, transferred or not: only Complete
      * makes files available. The job is final now, so the files no longer change. */
     engine_cleanup(&job->service->engine, &cleanup);
-    service_wait_idle(job->service, &job->xfer);
+    service_drop_events(job->service, job);
+    service_wait_idle(job->service, job);
     service_lock(job->service);
     hr = collect_temp_names_locked(job, TRUE, &names, &count);
     service_unlock(job->service);
@@ -388,23 +389,32 @@ HRESULT WINAPI job_Complete(IBackgroundCopyJob5 *iface)
 
     if (job->xfer.type != BG_JOB_TYPE_DOWNLOAD || FAILED(hr))
     {
-        if (SUCCEEDED(hr)) job_unhold(job);
+        if (SUCCEEDED(hr))
+        {
+            service_drop_events(job->service, job);
+            job_unhold(job);
+        }
         goto done;
     }
     /* No worker may hold a temporary file open while it is renamed. */
     engine_cleanup(&job->service->engine, &cleanup);
-    service_wait_idle(job->service, &job->xfer);
+    service_wait_idle(job->service, job);
 
     for (done = 0; done < count; ++done)
+    {
+        /* Our temporary files are hidden; the user's file is not. */
+        SetFileAttributesW(plan[done].from, FILE_ATTRIBUTE_NORMAL);
         if (!MoveFileExW(plan[done].from, plan[done].to, MOVEFILE_REPLACE_EXISTING | MOVEFILE_COPY_ALLOWED))
         {
             hr = hresult_from_last_error();
             WARN("could not rename %s to %s: %#lx.\n", debugstr_w(plan[done].from), debugstr_w(plan[done].to), hr);
             break;
         }
+    }
 
     service_lock(job->service);
     job->finishing = FALSE;
+    WakeAllConditionVariable(&job->service->idle);      /* callers waiting for the outcome */
     for (i = 0; i < done; ++i) plan[i].file->completed = TRUE;
     if (SUCCEEDED(hr))
     {
@@ -427,6 +437,8 @@ HRESULT WINAPI job_Complete(IBackgroundCopyJob5 *iface)
     {
         result = delete_temp_files(names, deletes);
         names = NULL;
+        service_drop_events(job->service, job);
+        service_wait_idle(job->service, job);
         job_unhold(job);
         /* Both are success codes; the one about files left behind wins (unconfirmed). */
         if (result == S_OK && partial) result = BG_S_PARTIAL_COMPLETE;

@@ -55,7 +55,6 @@ void job_options_free(struct job *job)
     free(job->http_method);
     free(job->helper_token_sid);
     if (job->helper_token) CloseHandle(job->helper_token);
-    notify_revoke(job->certificate_callback_cookie);
 }
 
 /* --- IUnknown, forwarded to the job ------------------------------------------------------------ */

@@ -66,11 +66,14 @@ void service_release_base(struct service *service);
 /* No lock held. Something to schedule: wakes the workers, and starts them first when `start`
  * (Resume) and they are not running yet. */
 void service_wake(struct service *service, BOOL start);
+/* No lock held. Forgets the undelivered events of a job that reached a final state (Cancel,
+ * Complete): nothing is told about a job the client has finished with. */
+void service_drop_events(struct service *service, struct job *job);
 /* No lock held. Delivers the engine's events queued by a COM method's own changes. */
 void service_deliver_events(struct service *service);
-/* No lock held. Waits until no worker is in a chunk of the job (Cancel and Complete, before
- * they touch its files). */
-void service_wait_idle(struct service *service, struct engine_job *job);
+/* No lock held. Waits until no worker works on the job (Cancel and Complete, before they touch
+ * its files and return): no chunk, no cleanup, no event in delivery (see engine_host.c). */
+void service_wait_idle(struct service *service, struct job *job);
 
 static inline void service_lock(struct service *service) { AcquireSRWLockExclusive(&service->lock); }
 static inline void service_unlock(struct service *service) { ReleaseSRWLockExclusive(&service->lock); }

@@ -38,6 +38,7 @@
 #define USER_AGENT        L"Microsoft BITS/7.8"
 #define READ_BUFFER_SIZE  (256 * 1024)   /* the most one read() returns */
 #define BATCH_WAIT_MS     20             /* how long a read() with data waits for more */
+#define CLOSE_WAIT_MS     10000          /* how long close() waits for WinHTTP to let go */
 #define MAX_AUTH_ROUNDS   8              /* 401/407 answered with credentials, per open() */
 /* Not in MinGW-w64's winhttp.h. */
 #ifndef HTTP_STATUS_PERMANENT_REDIRECT
@@ -81,6 +82,7 @@ struct http_stream
     HINTERNET connection, request;
     HANDLE done;                /* manual-reset: the operation in flight completed */
     HANDLE aborted;             /* manual-reset: abort() was called */
+    HANDLE closed;              /* manual-reset: WinHTTP's HANDLE_CLOSING for the request came */
     /* Written by the status callback before it sets `done`; read after the wait. */
     DWORD result_error;         /* 0, or the WinHTTP error of the operation */
     DWORD result_bytes;         /* what READ_COMPLETE read, or DATA_AVAILABLE has */
@@ -132,6 +134,8 @@ static void session_key_free(struct session_key *key)
 
 static void session_free(struct http_session *session)
 {
+    /* No callback into this module after it may be unloaded. */
+    if (session->handle) WinHttpSetStatusCallback(session->handle, NULL, 0, 0);
     if (session->handle) WinHttpCloseHandle(session->handle);
     session_key_free(&session->key);
     free(session);
@@ -156,6 +160,7 @@ static void stream_release(struct http_stream *stream)
     if (InterlockedDecrement(&stream->refcount)) return;
     if (stream->done) CloseHandle(stream->done);
     if (stream->aborted) CloseHandle(stream->aborted);
+    if (stream->closed) CloseHandle(stream->closed);
     if (stream->validated) CertFreeCertificateContext(stream->validated);
     free(stream->buffer);
     free(stream->url);
@@ -169,8 +174,15 @@ static void stream_close(struct http_stream *stream)
 {
     HINTERNET request = stream->request, connection = stream->connection;
 
+    /* close() is called without any lock: wait (bounded) for WinHTTP's last word on the
+     * request, so that a finished transfer leaves nothing of ours running and the module can
+     * be unloaded as soon as the client lets go. An operation abandoned by abort() may keep
+     * WinHTTP busy longer under Wine; the request's own reference covers that case. */
+    InterlockedIncrement(&stream->refcount);
     if (request) WinHttpCloseHandle(request);
     if (connection) WinHttpCloseHandle(connection);
+    if (request && stream->closed) WaitForSingleObject(stream->closed, CLOSE_WAIT_MS);
+    stream_release(stream);
     stream_release(stream);
 }
 
@@ -233,7 +245,11 @@ static void CALLBACK status_callback(HINTERNET handle, DWORD_PTR context, DWORD 
         follow_redirect(stream, info);
         break;
     case WINHTTP_CALLBACK_STATUS_HANDLE_CLOSING:
-        if (handle == stream->request) stream_release(stream);
+        if (handle == stream->request)
+        {
+            SetEvent(stream->closed);
+            stream_release(stream);
+        }
         break;
     }
 }
@@ -1028,7 +1044,8 @@ static HRESULT http_open(void *context, const struct transport_request *req, str
         goto fail;
     }
     if (!(stream->done = CreateEventW(NULL, TRUE, FALSE, NULL))
-            || !(stream->aborted = CreateEventW(NULL, TRUE, FALSE, NULL)))
+            || !(stream->aborted = CreateEventW(NULL, TRUE, FALSE, NULL))
+            || !(stream->closed = CreateEventW(NULL, TRUE, FALSE, NULL)))
     {
         hr = set_error(error, BG_ERROR_CONTEXT_GENERAL_TRANSPORT, hresult_from_last_error());
         goto fail;

@@ -126,6 +126,17 @@ static void drop_run(struct engine_job *job, struct engine_cleanup *cleanup)
     free(run);
 }
 
+/* Requires: service lock. Makes a read blocked in the run's stream return. The worker in the
+ * chunk stores the stream without the lock (atomically); the stream is closed only after the
+ * run is dropped under the lock, so it is alive here. A stream still being opened is not
+ * reached: the chunk's commit drops it after its first read. */
+static void abort_run(struct engine_run *run)
+{
+    struct transport_stream *stream;
+
+    if (run && (stream = __atomic_load_n(&run->stream, __ATOMIC_ACQUIRE))) run->ops->abort(stream);
+}
+
 void engine_cleanup(struct engine *engine, struct engine_cleanup *cleanup)
 {
     if (cleanup->stream) cleanup->ops->close(cleanup->stream);
@@ -178,7 +189,7 @@ void engine_stop_locked(struct engine *engine, struct engine_job *job, struct en
     if (job->running)
     {
         /* A worker is in the chunk: its commit sees the generation and drops the run. */
-        if (job->run && job->run->stream) job->run->ops->abort(job->run->stream);
+        abort_run(job->run);
     }
     else
         drop_run(job, cleanup);
@@ -189,7 +200,7 @@ void engine_void_locked(struct engine *engine, struct engine_job *job, struct en
     ++job->generation;
     if (job->running)
     {
-        if (job->run && job->run->stream) job->run->ops->abort(job->run->stream);
+        abort_run(job->run);
     }
     else
         drop_run(job, cleanup);
@@ -319,7 +330,7 @@ void engine_fail_locked(struct engine *engine, struct engine_job *job, BG_JOB_ST
     ++job->generation;
     if (job->running)
     {
-        if (job->run && job->run->stream) job->run->ops->abort(job->run->stream);
+        abort_run(job->run);
     }
     else
         drop_run(job, cleanup);         /* between chunks: the open stream goes now */
@@ -367,7 +378,7 @@ static DWORD tick_locked(struct engine *engine, UINT64 now)
             UINT64 limit = (UINT64)job->max_download_time * 1000;
             if (used >= limit)
             {
-                if (job->running && job->run->stream) job->run->ops->abort(job->run->stream);
+                if (job->running) abort_run(job->run);
                 wait = 0;
             }
             else if (limit - used < wait)
@@ -560,6 +571,7 @@ static void set_error(struct engine_chunk *chunk, HRESULT hr, BG_ERROR_CONTEXT c
 
 static void open_chunk(struct engine *engine, struct engine_chunk *chunk, struct engine_run *run)
 {
+    struct transport_stream *stream;
     HRESULT hr;
 
     /* The temporary file first: without a place for the bytes there is no point asking. */
@@ -585,12 +597,13 @@ static void open_chunk(struct engine *engine, struct engine_chunk *chunk, struct
         return;
     }
     if (FAILED(hr = run->ops->open(engine->transports[chunk->request.kind].context, &chunk->request,
-                                   &run->stream, &chunk->response, &chunk->error)))
+                                   &stream, &chunk->response, &chunk->error)))
     {
-        run->stream = NULL;
         chunk->hr = hr;
         return;
     }
+    /* Published for abort_run, which runs under the lock while this thread has none. */
+    __atomic_store_n(&run->stream, stream, __ATOMIC_RELEASE);
     if (!chunk->response.ranged && chunk->request.offset)
     {
         if (chunk->file->range_count)

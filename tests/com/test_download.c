@@ -25,6 +25,7 @@ struct callback
     LONG refcount;
     HANDLE transferred, error;              /* manual-reset events */
     HANDLE modified;                        /* auto-reset: a JobModification came */
+    HANDLE released;                        /* manual-reset: back to our own reference */
     LONG files;                             /* FileTransferred calls */
     DWORD thread;                           /* the thread of the last JobTransferred/JobError */
     HRESULT error_code;
@@ -56,7 +57,11 @@ static ULONG WINAPI callback_AddRef(IBackgroundCopyCallback2 *iface)
 
 static ULONG WINAPI callback_Release(IBackgroundCopyCallback2 *iface)
 {
-    return InterlockedDecrement(&impl_from_IBackgroundCopyCallback2(iface)->refcount);
+    struct callback *callback = impl_from_IBackgroundCopyCallback2(iface);
+    ULONG refcount = InterlockedDecrement(&callback->refcount);
+
+    if (refcount == 1) SetEvent(callback->released);
+    return refcount;
 }
 
 static HRESULT WINAPI callback_JobTransferred(IBackgroundCopyCallback2 *iface, IBackgroundCopyJob *job)
@@ -107,14 +112,19 @@ static void callback_init(struct callback *callback)
     callback->transferred = CreateEventW(NULL, TRUE, FALSE, NULL);
     callback->error = CreateEventW(NULL, TRUE, FALSE, NULL);
     callback->modified = CreateEventW(NULL, FALSE, FALSE, NULL);
+    callback->released = CreateEventW(NULL, TRUE, FALSE, NULL);
 }
 
+/* After the client released the job: the job lets the callback go when it is destroyed, which
+ * may be on a worker that is finishing a delivery (bounded wait). */
 static void callback_cleanup(struct callback *callback)
 {
-    assert_int_equal(callback->refcount, 1);        /* the job let it go */
+    if (callback->refcount != 1) WaitForSingleObject(callback->released, WAIT_MS);
+    assert_int_equal(callback->refcount, 1);
     CloseHandle(callback->transferred);
     CloseHandle(callback->error);
     CloseHandle(callback->modified);
+    CloseHandle(callback->released);
 }
 
 /* Waits for one of the callback's events, pumping messages (an STA client gets its callbacks
@@ -134,6 +144,26 @@ static int wait_for_job(struct callback *callback)
         result = MsgWaitForMultipleObjects(2, events, FALSE, (DWORD)(deadline - now), QS_ALLINPUT);
         if (result == WAIT_OBJECT_0) return 0;
         if (result == WAIT_OBJECT_0 + 1) return 1;
+        while (PeekMessageW(&msg, NULL, 0, 0, PM_REMOVE))
+        {
+            TranslateMessage(&msg);
+            DispatchMessageW(&msg);
+        }
+    }
+}
+
+/* Waits (bounded) for an event while dispatching messages. */
+static void pump_until(HANDLE event)
+{
+    ULONGLONG deadline = GetTickCount64() + WAIT_MS;
+    MSG msg;
+
+    for (;;)
+    {
+        ULONGLONG now = GetTickCount64();
+        if (now >= deadline) fail_msg("no release within %u ms", WAIT_MS);
+        if (MsgWaitForMultipleObjects(1, &event, FALSE, (DWORD)(deadline - now), QS_ALLINPUT) == WAIT_OBJECT_0)
+            return;
         while (PeekMessageW(&msg, NULL, 0, 0, PM_REMOVE))
         {
             TranslateMessage(&msg);
@@ -551,6 +581,9 @@ static DWORD WINAPI sta_client(void *arg)
     assert_hr(S_OK, IBackgroundCopyJob_Complete(job));
     IBackgroundCopyJob_Release(job);
     IBackgroundCopyManager_Release(sta_manager);
+    /* As a client should before it leaves its apartment: keep the message loop going until
+     * the job has let the callback go (the release reaches this thread through it). */
+    pump_until(callback->released);
     DeleteFileW(local);
     CoUninitialize();
     return 0;

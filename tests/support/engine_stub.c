@@ -56,10 +56,14 @@ void service_wake(struct service *service, BOOL start)
 {
 }
 
-void service_wait_idle(struct service *service, struct engine_job *job)
+void service_wait_idle(struct service *service, struct job *job)
 {
 }
 
 void service_deliver_events(struct service *service)
+{
+}
+
+void service_drop_events(struct service *service, struct job *job)
 {
 }
