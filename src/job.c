@@ -6,6 +6,7 @@
  * release what was swapped out. Nothing foreign is called under the lock. */
 #include <stdlib.h>
 
+#include "file.h"
 #include "job.h"
 #include "notify.h"
 #include "owner.h"
@@ -42,14 +43,6 @@ static const struct qi_entry job_qi[] =
     QI_ENTRY(IID_IBitsTokenOptions, struct job, IBitsTokenOptions_iface),
     QI_END
 };
-
-/* Methods whose work arrives with the transfer engine's file records answer E_NOTIMPL until
- * then rather than pretend to succeed. */
-static HRESULT not_yet(const char *method)
-{
-    WARN("%s is not implemented yet.\n", method);
-    return E_NOTIMPL;
-}
 
 HRESULT job_copy_string(const WCHAR *src, WCHAR **out)
 {
@@ -90,17 +83,18 @@ static void job_destroy(struct job *job)
         for (scheme = 0; scheme < JOB_AUTH_SCHEMES; ++scheme)
             credential_clear(&job->credentials[target][scheme]);
     job_options_free(job);
+    job_files_free(job);
     if (job->service) service_put(job->service);
     free(job);
     module_unlock();
 }
 
-static void job_hold(struct job *job)
+void job_hold(struct job *job)
 {
     InterlockedIncrement(&job->holds);
 }
 
-static void job_unhold(struct job *job)
+void job_unhold(struct job *job)
 {
     if (!InterlockedDecrement(&job->holds)) job_destroy(job);
 }
@@ -110,7 +104,7 @@ static HRESULT WINAPI job_QueryInterface(IBackgroundCopyJob5 *iface, REFIID riid
     struct job *job = impl_from_IBackgroundCopyJob5(iface);
 
     TRACE("%p, %s, %p.\n", iface, debugstr_guid(riid), out);
-    return qi_lookup(job, job_qi, job->marshal, riid, out);
+    return qi_lookup(job, job_qi, &job->marshal, riid, out);
 }
 
 static ULONG WINAPI job_AddRef(IBackgroundCopyJob5 *iface)
@@ -143,22 +137,34 @@ IBackgroundCopyJob *job_from_entry_locked(struct queue_entry *entry)
 
 void job_touch_locked(struct job *job)
 {
-    GetSystemTimeAsFileTime(&job->modification_time);
+    GetSystemTimeAsFileTime(&job->xfer.modification_time);
 }
 
-/* Requires: service lock. BG_E_INVALID_STATE for a job in a final state. */
+/* Requires: service lock. BG_E_INVALID_STATE for a job in a final state, or one that Complete
+ * is finishing (a racing caller would find it ACKNOWLEDGED a moment later). */
 HRESULT job_check_modifiable_locked(struct job *job)
 {
-    return job_state_is_final(job->state) ? BG_E_INVALID_STATE : S_OK;
+    return job_state_is_final(job->xfer.state) || job->finishing ? BG_E_INVALID_STATE : S_OK;
 }
 
-/* Requires: service lock. Moves a job to a final state and out of the queue; the caller
- * drops the queue's hold after unlocking. */
-static HRESULT job_finish_locked(struct job *job, BG_JOB_STATE final)
+void job_set_error_locked(struct job *job, BG_JOB_STATE state, BG_ERROR_CONTEXT context, HRESULT code,
+                          struct engine_file *file, const WCHAR *protocol)
+{
+    if (job->xfer.state != state && FAILED(job_state_transition(&job->xfer.state, state)))
+        WARN("%p: no transition from state %d to %d.\n", job, job->xfer.state, state);
+    job->xfer.error.set = TRUE;
+    job->xfer.error.context = context;
+    job->xfer.error.code = code;
+    job->xfer.error.file = file;
+    job->xfer.error.protocol = protocol;
+    job_touch_locked(job);
+}
+
+HRESULT job_finish_locked(struct job *job, BG_JOB_STATE final)
 {
     HRESULT hr;
 
-    if (FAILED(hr = job_state_transition(&job->state, final))) return hr;
+    if (FAILED(hr = job_state_transition(&job->xfer.state, final))) return hr;
     queue_remove(&job->service->jobs, &job->entry);
     job_touch_locked(job);
     return S_OK;
@@ -223,22 +229,6 @@ HRESULT job_get_ulong(struct job *job, const ULONG *field, ULONG *out)
     return S_OK;
 }
 
-static HRESULT WINAPI job_AddFileSet(IBackgroundCopyJob5 *iface, ULONG count, BG_FILE_INFO *files)
-{
-    return not_yet(__func__);
-}
-
-static HRESULT WINAPI job_AddFile(IBackgroundCopyJob5 *iface, LPCWSTR remote, LPCWSTR local)
-{
-    return not_yet(__func__);
-}
-
-static HRESULT WINAPI job_EnumFiles(IBackgroundCopyJob5 *iface, IEnumBackgroundCopyFiles **out)
-{
-    if (out) *out = NULL;
-    return not_yet(__func__);
-}
-
 static HRESULT WINAPI job_Suspend(IBackgroundCopyJob5 *iface)
 {
     struct job *job = impl_from_IBackgroundCopyJob5(iface);
@@ -246,57 +236,12 @@ static HRESULT WINAPI job_Suspend(IBackgroundCopyJob5 *iface)
 
     TRACE("%p.\n", iface);
     service_lock(job->service);
-    if (SUCCEEDED(hr = job_check_modifiable_locked(job)) && job->state != BG_JOB_STATE_SUSPENDED)
+    if (SUCCEEDED(hr = job_check_modifiable_locked(job)) && job->xfer.state != BG_JOB_STATE_SUSPENDED)
     {
-        job_state_transition(&job->state, BG_JOB_STATE_SUSPENDED);
+        job_state_transition(&job->xfer.state, BG_JOB_STATE_SUSPENDED);
         job_touch_locked(job);
     }
     service_unlock(job->service);
-    return hr;
-}
-
-static HRESULT WINAPI job_Resume(IBackgroundCopyJob5 *iface)
-{
-    struct job *job = impl_from_IBackgroundCopyJob5(iface);
-    HRESULT hr;
-
-    TRACE("%p.\n", iface);
-    service_lock(job->service);
-    if (SUCCEEDED(hr = job_check_modifiable_locked(job)) && !job->file_count)
-        hr = BG_E_EMPTY;               /* and the job stays SUSPENDED */
-    else if (SUCCEEDED(hr))
-        hr = not_yet(__func__);        /* queuing needs the transfer engine */
-    service_unlock(job->service);
-    return hr;
-}
-
-static HRESULT WINAPI job_Cancel(IBackgroundCopyJob5 *iface)
-{
-    struct job *job = impl_from_IBackgroundCopyJob5(iface);
-    HRESULT hr;
-
-    TRACE("%p.\n", iface);
-    service_lock(job->service);
-    hr = job_finish_locked(job, BG_JOB_STATE_CANCELLED);
-    service_unlock(job->service);
-    if (SUCCEEDED(hr)) job_unhold(job);     /* the queue's hold; never the last one here */
-    return hr;
-}
-
-static HRESULT WINAPI job_Complete(IBackgroundCopyJob5 *iface)
-{
-    struct job *job = impl_from_IBackgroundCopyJob5(iface);
-    HRESULT hr;
-
-    TRACE("%p.\n", iface);
-    service_lock(job->service);
-    /* Uploads complete only once transferred; downloads in any non-final state. */
-    if (job->type != BG_JOB_TYPE_DOWNLOAD && job->state != BG_JOB_STATE_TRANSFERRED)
-        hr = BG_E_INVALID_STATE;
-    else
-        hr = job_finish_locked(job, BG_JOB_STATE_ACKNOWLEDGED);
-    service_unlock(job->service);
-    if (SUCCEEDED(hr)) job_unhold(job);
     return hr;
 }
 
@@ -316,20 +261,7 @@ static HRESULT WINAPI job_GetType(IBackgroundCopyJob5 *iface, BG_JOB_TYPE *type)
 
     TRACE("%p, %p.\n", iface, type);
     if (!type) return E_INVALIDARG;
-    *type = job->type;
-    return S_OK;
-}
-
-static HRESULT WINAPI job_GetProgress(IBackgroundCopyJob5 *iface, BG_JOB_PROGRESS *progress)
-{
-    struct job *job = impl_from_IBackgroundCopyJob5(iface);
-
-    TRACE("%p, %p.\n", iface, progress);
-    if (!progress) return E_INVALIDARG;
-    service_lock(job->service);
-    memset(progress, 0, sizeof(*progress));
-    progress->FilesTotal = job->file_count;
-    service_unlock(job->service);
+    *type = job->xfer.type;
     return S_OK;
 }
 
@@ -341,8 +273,8 @@ static HRESULT WINAPI job_GetTimes(IBackgroundCopyJob5 *iface, BG_JOB_TIMES *tim
     if (!times) return E_INVALIDARG;
     service_lock(job->service);
     times->CreationTime = job->creation_time;
-    times->ModificationTime = job->modification_time;
-    times->TransferCompletionTime = job->completion_time;
+    times->ModificationTime = job->xfer.modification_time;
+    times->TransferCompletionTime = job->xfer.completion_time;
     service_unlock(job->service);
     return S_OK;
 }
@@ -354,27 +286,9 @@ static HRESULT WINAPI job_GetState(IBackgroundCopyJob5 *iface, BG_JOB_STATE *sta
     TRACE("%p, %p.\n", iface, state);
     if (!state) return E_INVALIDARG;
     service_lock(job->service);
-    *state = job->state;
+    *state = job->xfer.state;
     service_unlock(job->service);
     return S_OK;
-}
-
-static HRESULT WINAPI job_GetError(IBackgroundCopyJob5 *iface, IBackgroundCopyError **error)
-{
-    struct job *job = impl_from_IBackgroundCopyJob5(iface);
-    BG_JOB_STATE state;
-
-    TRACE("%p, %p.\n", iface, error);
-    if (!error) return E_INVALIDARG;
-    *error = NULL;
-    service_lock(job->service);
-    state = job->state;
-    service_unlock(job->service);
-    /* Only a transfer puts a job in ERROR or TRANSIENT_ERROR, and only the engine records
-     * the error object; in every other state there is none. */
-    if (state != BG_JOB_STATE_ERROR && state != BG_JOB_STATE_TRANSIENT_ERROR)
-        return BG_E_ERROR_INFORMATION_UNAVAILABLE;
-    return not_yet(__func__);
 }
 
 static HRESULT WINAPI job_GetOwner(IBackgroundCopyJob5 *iface, LPWSTR *owner)
@@ -449,7 +363,7 @@ static HRESULT WINAPI job_SetPriority(IBackgroundCopyJob5 *iface, BG_JOB_PRIORIT
             hr = BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD;
         else
         {
-            job->priority = priority;
+            job->xfer.priority = priority;
             job_touch_locked(job);
         }
     }
@@ -464,7 +378,7 @@ static HRESULT WINAPI job_GetPriority(IBackgroundCopyJob5 *iface, BG_JOB_PRIORIT
     TRACE("%p, %p.\n", iface, priority);
     if (!priority) return E_INVALIDARG;
     service_lock(job->service);
-    *priority = job->priority;
+    *priority = job->xfer.priority;
     service_unlock(job->service);
     return S_OK;
 }
@@ -530,7 +444,7 @@ static HRESULT WINAPI job_SetMinimumRetryDelay(IBackgroundCopyJob5 *iface, ULONG
 
     TRACE("%p, %lu.\n", iface, seconds);
     /* Values below the floor are raised to it silently (BITS-SPEC.md §4). */
-    return job_set_ulong(job, &job->retry_delay, max(seconds, MIN_RETRY_DELAY));
+    return job_set_ulong(job, &job->xfer.retry_delay, max(seconds, MIN_RETRY_DELAY));
 }
 
 static HRESULT WINAPI job_GetMinimumRetryDelay(IBackgroundCopyJob5 *iface, ULONG *seconds)
@@ -538,7 +452,7 @@ static HRESULT WINAPI job_GetMinimumRetryDelay(IBackgroundCopyJob5 *iface, ULONG
     struct job *job = impl_from_IBackgroundCopyJob5(iface);
 
     TRACE("%p, %p.\n", iface, seconds);
-    return job_get_ulong(job, &job->retry_delay, seconds);
+    return job_get_ulong(job, &job->xfer.retry_delay, seconds);
 }
 
 static HRESULT WINAPI job_SetNoProgressTimeout(IBackgroundCopyJob5 *iface, ULONG seconds)
@@ -546,7 +460,7 @@ static HRESULT WINAPI job_SetNoProgressTimeout(IBackgroundCopyJob5 *iface, ULONG
     struct job *job = impl_from_IBackgroundCopyJob5(iface);
 
     TRACE("%p, %lu.\n", iface, seconds);
-    return job_set_ulong(job, &job->no_progress_timeout, seconds);
+    return job_set_ulong(job, &job->xfer.no_progress_timeout, seconds);
 }
 
 static HRESULT WINAPI job_GetNoProgressTimeout(IBackgroundCopyJob5 *iface, ULONG *seconds)
@@ -554,7 +468,7 @@ static HRESULT WINAPI job_GetNoProgressTimeout(IBackgroundCopyJob5 *iface, ULONG
     struct job *job = impl_from_IBackgroundCopyJob5(iface);
 
     TRACE("%p, %p.\n", iface, seconds);
-    return job_get_ulong(job, &job->no_progress_timeout, seconds);
+    return job_get_ulong(job, &job->xfer.no_progress_timeout, seconds);
 }
 
 static HRESULT WINAPI job_GetErrorCount(IBackgroundCopyJob5 *iface, ULONG *errors)
@@ -562,7 +476,7 @@ static HRESULT WINAPI job_GetErrorCount(IBackgroundCopyJob5 *iface, ULONG *error
     struct job *job = impl_from_IBackgroundCopyJob5(iface);
 
     TRACE("%p, %p.\n", iface, errors);
-    return job_get_ulong(job, &job->error_count, errors);
+    return job_get_ulong(job, &job->xfer.error_count, errors);
 }
 
 static HRESULT WINAPI job_SetProxySettings(IBackgroundCopyJob5 *iface, BG_JOB_PROXY_USAGE usage,
@@ -653,7 +567,7 @@ static HRESULT WINAPI job_TakeOwnership(IBackgroundCopyJob5 *iface)
     {
         /* Only an administrator may take someone else's job; taking one's own is a no-op
          * apart from the stripping below. */
-        if (wcscmp(owner.sid, job->owner) && !owner_caller_is_admin())
+        if (wcscmp(owner.sid, job->owner) && !owner.admin)
             hr = E_ACCESSDENIED;
         else
         {
@@ -728,47 +642,13 @@ static HRESULT WINAPI job_GetNotifyCmdLine(IBackgroundCopyJob5 *iface, LPWSTR *p
     return S_OK;
 }
 
-static HRESULT WINAPI job_GetReplyProgress(IBackgroundCopyJob5 *iface, BG_JOB_REPLY_PROGRESS *progress)
-{
-    struct job *job = impl_from_IBackgroundCopyJob5(iface);
-
-    TRACE("%p, %p.\n", iface, progress);
-    if (job->type != BG_JOB_TYPE_UPLOAD_REPLY) return E_NOTIMPL;
-    if (!progress) return E_INVALIDARG;
-    /* No reply has started before the upload engine runs. */
-    progress->BytesTotal = BG_SIZE_UNKNOWN;
-    progress->BytesTransferred = 0;
-    return S_OK;
-}
-
-static HRESULT WINAPI job_GetReplyData(IBackgroundCopyJob5 *iface, byte **buffer, UINT64 *length)
-{
-    struct job *job = impl_from_IBackgroundCopyJob5(iface);
-    BG_JOB_STATE state;
-
-    TRACE("%p, %p, %p.\n", iface, buffer, length);
-    if (job->type != BG_JOB_TYPE_UPLOAD_REPLY) return E_NOTIMPL;
-    if (!buffer || !length) return E_INVALIDARG;
-    *buffer = NULL;
-    service_lock(job->service);
-    state = job->state;
-    service_unlock(job->service);
-    if (state != BG_JOB_STATE_TRANSFERRED) return BG_E_INVALID_STATE;
-    return not_yet(__func__);
-}
-
-static HRESULT WINAPI job_SetReplyFileName(IBackgroundCopyJob5 *iface, LPCWSTR filename)
-{
-    return not_yet(__func__);
-}
-
 static HRESULT WINAPI job_GetReplyFileName(IBackgroundCopyJob5 *iface, LPWSTR *filename)
 {
     struct job *job = impl_from_IBackgroundCopyJob5(iface);
     HRESULT hr;
 
     TRACE("%p, %p.\n", iface, filename);
-    if (job->type != BG_JOB_TYPE_UPLOAD_REPLY) return E_NOTIMPL;
+    if (job->xfer.type != BG_JOB_TYPE_UPLOAD_REPLY) return E_NOTIMPL;
     if (!filename) return E_INVALIDARG;
     /* Not set and not yet generated (at the first Resume): NULL, S_OK. */
     hr = job_get_string(job, &job->reply_file_name, NULL, filename);
@@ -844,18 +724,6 @@ static HRESULT WINAPI job_RemoveCredentials(IBackgroundCopyJob5 *iface, BG_AUTH_
     return hr;
 }
 
-static HRESULT WINAPI job_ReplaceRemotePrefix(IBackgroundCopyJob5 *iface, LPCWSTR old_prefix,
-                                              LPCWSTR new_prefix)
-{
-    return not_yet(__func__);
-}
-
-static HRESULT WINAPI job_AddFileWithRanges(IBackgroundCopyJob5 *iface, LPCWSTR remote, LPCWSTR local,
-                                            DWORD count, BG_FILE_RANGE ranges[])
-{
-    return not_yet(__func__);
-}
-
 static HRESULT WINAPI job_SetFileACLFlags(IBackgroundCopyJob5 *iface, DWORD flags)
 {
     struct job *job = impl_from_IBackgroundCopyJob5(iface);
@@ -865,7 +733,7 @@ static HRESULT WINAPI job_SetFileACLFlags(IBackgroundCopyJob5 *iface, DWORD flag
     if (flags & ~BG_COPY_FILE_ALL) return E_INVALIDARG;
     service_lock(job->service);
     /* Only before the job reaches TRANSFERRED (BITS-SPEC.md §2.4). */
-    if (SUCCEEDED(hr = job_check_modifiable_locked(job)) && job->state == BG_JOB_STATE_TRANSFERRED)
+    if (SUCCEEDED(hr = job_check_modifiable_locked(job)) && job->xfer.state == BG_JOB_STATE_TRANSFERRED)
         hr = BG_E_INVALID_STATE;
     if (SUCCEEDED(hr))
     {
@@ -927,7 +795,7 @@ static HRESULT WINAPI job_SetMaximumDownloadTime(IBackgroundCopyJob5 *iface, ULO
     struct job *job = impl_from_IBackgroundCopyJob5(iface);
 
     TRACE("%p, %lu.\n", iface, timeout);
-    return job_set_ulong(job, &job->max_download_time, timeout);
+    return job_set_ulong(job, &job->xfer.max_download_time, timeout);
 }
 
 static HRESULT WINAPI job_GetMaximumDownloadTime(IBackgroundCopyJob5 *iface, ULONG *timeout)
@@ -935,13 +803,24 @@ static HRESULT WINAPI job_GetMaximumDownloadTime(IBackgroundCopyJob5 *iface, ULO
     struct job *job = impl_from_IBackgroundCopyJob5(iface);
 
     TRACE("%p, %p.\n", iface, timeout);
-    return job_get_ulong(job, &job->max_download_time, timeout);
+    return job_get_ulong(job, &job->xfer.max_download_time, timeout);
 }
 
 /* Requires: service lock. The rules of BITS-SPEC.md §2.6 for one property. */
+/* Requires: service lock. Dynamic content and byte ranges exclude each other (the mapping of
+ * the code is unconfirmed; BG_E_UNSUPPORTED_JOB_CONFIGURATION as for ON_DEMAND_MODE). */
+static BOOL job_has_ranges_locked(struct job *job)
+{
+    ULONG i;
+
+    for (i = 0; i < job->xfer.file_count; ++i)
+        if (job->xfer.files[i]->range_count) return TRUE;
+    return FALSE;
+}
+
 static HRESULT job_set_property_locked(struct job *job, BITS_JOB_PROPERTY_ID id, const BITS_JOB_PROPERTY_VALUE *value)
 {
-    BOOL download = job->type == BG_JOB_TYPE_DOWNLOAD;
+    BOOL download = job->xfer.type == BG_JOB_TYPE_DOWNLOAD;
 
     switch (id)
     {
@@ -953,20 +832,21 @@ static HRESULT job_set_property_locked(struct job *job, BITS_JOB_PROPERTY_ID id,
         return S_OK;
     case BITS_JOB_PROPERTY_DYNAMIC_CONTENT:
         if (!download) return BG_E_PROPERTY_SUPPORTED_FOR_DOWNLOAD_JOBS_ONLY;
-        if (job->resumed) return BG_E_READ_ONLY_PROPERTY_AFTER_RESUME;
+        if (job->xfer.resumed) return BG_E_READ_ONLY_PROPERTY_AFTER_RESUME;
         if (value->Enable && job->http_method) return BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD;
-        job->dynamic_content = !!value->Enable;
+        if (value->Enable && job_has_ranges_locked(job)) return BG_E_UNSUPPORTED_JOB_CONFIGURATION;
+        job->xfer.dynamic_content = !!value->Enable;
         return S_OK;
     case BITS_JOB_PROPERTY_HIGH_PERFORMANCE:
         if (!download) return BG_E_PROPERTY_SUPPORTED_FOR_DOWNLOAD_JOBS_ONLY;
-        if (job->file_count) return BG_E_READ_ONLY_PROPERTY_AFTER_ADDFILE;
-        job->high_performance = !!value->Enable;
+        if (job->xfer.file_count) return BG_E_READ_ONLY_PROPERTY_AFTER_ADDFILE;
+        job->xfer.high_performance = !!value->Enable;
         return S_OK;
     case BITS_JOB_PROPERTY_MAX_DOWNLOAD_SIZE:
         if (!value->Uint64) return BG_E_MAX_DOWNLOAD_SIZE_INVALID_VALUE;
         if (!download) return BG_E_PROPERTY_SUPPORTED_FOR_DOWNLOAD_JOBS_ONLY;
-        if (job->resumed) return BG_E_READ_ONLY_PROPERTY_AFTER_RESUME;
-        job->max_download_size = value->Uint64;
+        if (job->xfer.resumed) return BG_E_READ_ONLY_PROPERTY_AFTER_RESUME;
+        job->xfer.max_download_size = value->Uint64;
         return S_OK;
     case BITS_JOB_PROPERTY_USE_STORED_CREDENTIALS:
         if (value->Target != BG_AUTH_TARGET_PROXY) return BG_E_USE_STORED_CREDENTIALS_NOT_SUPPORTED;
@@ -979,10 +859,10 @@ static HRESULT job_set_property_locked(struct job *job, BITS_JOB_PROPERTY_ID id,
         /* On-demand needs a non-dynamic download job without a custom method; like the other
          * transfer-shaping properties it is fixed at the first Resume (unconfirmed). */
         if (!download) return BG_E_PROPERTY_SUPPORTED_FOR_DOWNLOAD_JOBS_ONLY;
-        if (job->resumed) return BG_E_READ_ONLY_PROPERTY_AFTER_RESUME;
+        if (job->xfer.resumed) return BG_E_READ_ONLY_PROPERTY_AFTER_RESUME;
         if (value->Enable && job->http_method) return BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD;
-        if (value->Enable && job->dynamic_content) return BG_E_UNSUPPORTED_JOB_CONFIGURATION;
-        job->on_demand = !!value->Enable;
+        if (value->Enable && job->xfer.dynamic_content) return BG_E_UNSUPPORTED_JOB_CONFIGURATION;
+        job->xfer.on_demand = !!value->Enable;
         return S_OK;
     default:
         return BG_E_UNKNOWN_PROPERTY_ID;
@@ -1019,12 +899,12 @@ static HRESULT WINAPI job_GetProperty(IBackgroundCopyJob5 *iface, BITS_JOB_PROPE
     {
     case BITS_JOB_PROPERTY_ID_COST_FLAGS:                result.Dword = job->cost_flags; break;
     case BITS_JOB_PROPERTY_NOTIFICATION_CLSID:           result.ClsID = job->notification_clsid; break;
-    case BITS_JOB_PROPERTY_DYNAMIC_CONTENT:              result.Enable = job->dynamic_content; break;
-    case BITS_JOB_PROPERTY_HIGH_PERFORMANCE:             result.Enable = job->high_performance; break;
-    case BITS_JOB_PROPERTY_MAX_DOWNLOAD_SIZE:            result.Uint64 = job->max_download_size; break;
+    case BITS_JOB_PROPERTY_DYNAMIC_CONTENT:              result.Enable = job->xfer.dynamic_content; break;
+    case BITS_JOB_PROPERTY_HIGH_PERFORMANCE:             result.Enable = job->xfer.high_performance; break;
+    case BITS_JOB_PROPERTY_MAX_DOWNLOAD_SIZE:            result.Uint64 = job->xfer.max_download_size; break;
     case BITS_JOB_PROPERTY_USE_STORED_CREDENTIALS:       result.Target = job->stored_credentials_target; break;
     case BITS_JOB_PROPERTY_MINIMUM_NOTIFICATION_INTERVAL_MS: result.Dword = job->min_notification_interval; break;
-    case BITS_JOB_PROPERTY_ON_DEMAND_MODE:               result.Enable = job->on_demand; break;
+    case BITS_JOB_PROPERTY_ON_DEMAND_MODE:               result.Enable = job->xfer.on_demand; break;
     default: hr = BG_E_UNKNOWN_PROPERTY_ID; break;
     }
     service_unlock(job->service);
@@ -1091,6 +971,33 @@ static const IBackgroundCopyJob5Vtbl job_vtbl =
     job_GetProperty,
 };
 
+struct owner_count
+{
+    const WCHAR *owner;
+    ULONG count;
+};
+
+/* Requires: service lock. */
+static BOOL count_owner_locked(struct queue_entry *entry, void *context)
+{
+    struct owner_count *count = context;
+
+    if (!wcscmp(CONTAINING_RECORD(entry, struct job, entry)->owner, count->owner)) ++count->count;
+    return TRUE;
+}
+
+/* Requires: service lock. The quotas of unfinished jobs for a caller who is not an
+ * administrator: per machine first, then per user. */
+static HRESULT check_job_quota_locked(struct service *service, const WCHAR *owner)
+{
+    struct owner_count count = { owner, 0 };
+
+    if (queue_count(&service->jobs) >= service->limits.jobs_per_machine) return BG_E_TOO_MANY_JOBS_PER_MACHINE;
+    queue_for_each(&service->jobs, count_owner_locked, &count);
+    if (count.count >= service->limits.jobs_per_user) return BG_E_TOO_MANY_JOBS_PER_USER;
+    return S_OK;
+}
+
 HRESULT job_create(struct service *service, const WCHAR *display_name, BG_JOB_TYPE type,
                    GUID *id, IBackgroundCopyJob **out)
 {
@@ -1105,21 +1012,22 @@ HRESULT job_create(struct service *service, const WCHAR *display_name, BG_JOB_TY
     job->IBackgroundCopyJobHttpOptions3_iface.lpVtbl = &job_http_options_vtbl;
     job->IBitsTokenOptions_iface.lpVtbl = &job_token_options_vtbl;
     job->holds = 1;                              /* ours until the queue takes it below */
-    job->type = type;
-    job->state = BG_JOB_STATE_SUSPENDED;
+    job->xfer.type = type;
+    job->xfer.state = BG_JOB_STATE_SUSPENDED;
     GetSystemTimeAsFileTime(&job->creation_time);
-    job->modification_time = job->creation_time;
-    job->priority = BG_JOB_PRIORITY_NORMAL;
+    job->xfer.modification_time = job->creation_time;
+    job->xfer.priority = BG_JOB_PRIORITY_NORMAL;
     job->notify_flags = DEFAULT_NOTIFY_FLAGS;
-    job->retry_delay = DEFAULT_RETRY_DELAY;
-    job->no_progress_timeout = DEFAULT_NO_PROGRESS;
-    job->max_download_time = DEFAULT_MAX_DOWNLOAD_TIME;
+    job->xfer.retry_delay = DEFAULT_RETRY_DELAY;
+    job->xfer.no_progress_timeout = DEFAULT_NO_PROGRESS;
+    job->xfer.max_download_time = DEFAULT_MAX_DOWNLOAD_TIME;
     job->proxy_usage = BG_JOB_PROXY_USAGE_PRECONFIG;
     /* The cost-flag default is unconfirmed; Windows 10 blocks metered networks by default,
      * which is the STANDARD policy. */
     job->cost_flags = BITS_JOB_TRANSFER_POLICY_STANDARD;
-    job->max_download_size = ~(UINT64)0;          /* no limit */
+    job->xfer.max_download_size = ~(UINT64)0;          /* no limit */
     job->min_notification_interval = 500;
+    job->reply_bytes_total = BG_SIZE_UNKNOWN;
 
     if (FAILED(hr = job_copy_string(display_name, &job->display_name))) goto fail;
     if (FAILED(hr = owner_get_caller(&owner))) goto fail;
@@ -1127,15 +1035,13 @@ HRESULT job_create(struct service *service, const WCHAR *display_name, BG_JOB_TY
     job->owner_integrity = owner.integrity;
     job->owner_elevated = owner.elevated;
     if (FAILED(hr = CoCreateGuid(&job->entry.id))) goto fail;
-    if (FAILED(hr = CoCreateFreeThreadedMarshaler((IUnknown *)&job->IBackgroundCopyJob5_iface,
-                                                  &job->marshal)))
-        goto fail;
 
     service_addref(service);                     /* counted reference, taken last */
     job->service = service;
 
     service_lock(service);
-    hr = queue_insert(&service->jobs, &job->entry);
+    if (owner.admin || SUCCEEDED(hr = check_job_quota_locked(service, job->owner)))
+        hr = queue_insert(&service->jobs, &job->entry);
     service_unlock(service);
     if (FAILED(hr)) goto fail;
 

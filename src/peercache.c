@@ -50,9 +50,9 @@ static HRESULT empty_next(ULONG celt, void **rgelt, ULONG *fetched)
     ULONG i;
 
     if (!fetched && celt != 1) return E_INVALIDARG;
+    if (fetched) *fetched = 0;          /* also on failure, as the other enumerators do */
     if (!rgelt) return E_INVALIDARG;
     for (i = 0; i < celt; ++i) rgelt[i] = NULL;
-    if (fetched) *fetched = 0;
     return celt ? S_FALSE : S_OK;
 }
 
@@ -93,7 +93,7 @@ static HRESULT WINAPI enum_records_QueryInterface(IEnumBitsPeerCacheRecords *ifa
     struct enum_records *enumerator = impl_from_IEnumBitsPeerCacheRecords(iface);
 
     TRACE("%p, %s, %p.\n", iface, debugstr_guid(riid), out);
-    return qi_lookup(enumerator, enum_records_qi, enumerator->marshal, riid, out);
+    return qi_lookup(enumerator, enum_records_qi, &enumerator->marshal, riid, out);
 }
 
 static ULONG WINAPI enum_records_AddRef(IEnumBitsPeerCacheRecords *iface)
@@ -215,7 +215,7 @@ static HRESULT WINAPI enum_peers_QueryInterface(IEnumBitsPeers *iface, REFIID ri
     struct enum_peers *enumerator = impl_from_IEnumBitsPeers(iface);
 
     TRACE("%p, %s, %p.\n", iface, debugstr_guid(riid), out);
-    return qi_lookup(enumerator, enum_peers_qi, enumerator->marshal, riid, out);
+    return qi_lookup(enumerator, enum_peers_qi, &enumerator->marshal, riid, out);
 }
 
 static ULONG WINAPI enum_peers_AddRef(IEnumBitsPeers *iface)
