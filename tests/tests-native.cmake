@@ -12,3 +12,9 @@ foreach(source IN LISTS CORE_TESTS)
     set_tests_properties(native.${name} PROPERTIES
         ENVIRONMENT "ASAN_OPTIONS=detect_leaks=1:abort_on_error=1;UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1")
 endforeach()
+
+# The loopback HTTP test server's self-test (tests/servers/), with the Python the Wine tests use.
+find_program(OPENBITS_PYTHON3 python3 HINTS /usr/bin REQUIRED)
+add_test(NAME native.http_server
+    COMMAND ${OPENBITS_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/servers/test_http_server.py)
+set_tests_properties(native.http_server PROPERTIES ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1" TIMEOUT 120)

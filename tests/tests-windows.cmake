@@ -10,12 +10,20 @@ set_target_properties(cmocka_mingw PROPERTIES
     IMPORTED_LOCATION ${CMOCKA_ROOT}/lib/libcmocka-static.a
     INTERFACE_INCLUDE_DIRECTORIES ${CMOCKA_ROOT}/include)
 
-add_library(test_support STATIC ${CMAKE_SOURCE_DIR}/tests/support/com_test.c)
+# The loopback HTTP server (tests/servers/http_server.py) runs as a Linux process that the
+# tests start through Wine (tests/support/server.c): they need its Linux path and Python's.
+find_program(OPENBITS_PYTHON3 python3 HINTS /usr/bin REQUIRED)
+
+add_library(test_support STATIC ${CMAKE_SOURCE_DIR}/tests/support/com_test.c
+    ${CMAKE_SOURCE_DIR}/tests/support/server.c)
 target_include_directories(test_support PUBLIC ${CMAKE_SOURCE_DIR}/tests/support ${GENERATED_DIR}
     ${CMAKE_SOURCE_DIR}/include)
 target_compile_definitions(test_support PUBLIC ${OPENBITS_DEFINITIONS})
+target_compile_definitions(test_support PRIVATE OPENBITS_SOURCE_DIR="${CMAKE_SOURCE_DIR}"
+    OPENBITS_PYTHON3="${OPENBITS_PYTHON3}")
 target_compile_options(test_support PRIVATE ${OPENBITS_WARNINGS})
-target_link_libraries(test_support PUBLIC cmocka_mingw openbits_guids ole32 oleaut32 uuid advapi32)
+target_link_libraries(test_support PUBLIC cmocka_mingw openbits_guids ole32 oleaut32 uuid advapi32
+    ws2_32)
 add_dependencies(test_support openbits_idl)
 
 set(WINE_TEST_ENV "WINEPREFIX=${WINE_PREFIX}" "WINEDEBUG=-all")
@@ -53,6 +61,9 @@ foreach(source IN LISTS COM_TESTS)
     get_filename_component(name ${source} NAME_WE)
     openbits_wine_test(${name} SOURCES ${source})
 endforeach()
+
+# test_server: the loopback HTTP server through WinHTTP, as the transfer engine will use it.
+target_link_libraries(test_server PRIVATE winhttp)
 
 # IEnumBackgroundCopyFiles before the object model has files: the enumerator's sources built
 # into the test with a stub of the module count, fed fake files (unit_*.c: not in the glob above).

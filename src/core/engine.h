@@ -99,11 +99,17 @@ struct engine_clock_ops
 };
 
 /* The temporary files. */
+enum storage_mode
+{
+    STORAGE_CREATE_NEW,                   /* HRESULT_FROM_WIN32(ERROR_FILE_EXISTS) when it exists */
+    STORAGE_OPEN_EXISTING,
+    STORAGE_OPEN_ALWAYS,
+};
+
 struct storage_ops
 {
-    /* Opens path for writing: create (fails with HRESULT_FROM_WIN32(ERROR_FILE_EXISTS) when
-     * it exists) or open the existing file. *size: its current size. */
-    HRESULT (*open)(void *context, const WCHAR *path, BOOL create, void **file, UINT64 *size);
+    /* Opens path for writing; *size: its current size. */
+    HRESULT (*open)(void *context, const WCHAR *path, enum storage_mode mode, void **file, UINT64 *size);
     HRESULT (*write)(void *file, UINT64 offset, const void *data, DWORD size);
     HRESULT (*truncate)(void *file, UINT64 size);
     void (*close)(void *file);
@@ -146,20 +152,33 @@ struct engine
     ULONG running;                        /* jobs owned by workers */
 };
 
+/* What must be closed or freed without the lock, handed back by the functions below. */
+struct engine_cleanup
+{
+    struct transport_stream *stream;
+    const struct transport_ops *ops;
+    void *file;                           /* storage handle */
+    void *options;
+    WCHAR *strings[2];
+};
+
 /* --- the job's life ------------------------------------------------------------------------ */
 
 void engine_init(struct engine *engine);
 /* Requires: service lock. The engine's part of Resume (after the shell's checks): QUEUED from
  * SUSPENDED, ERROR or TRANSIENT_ERROR (retry now), from TRANSFERRED when a file is pending. */
 void engine_resume_locked(struct engine *engine, struct engine_job *job);
-/* Requires: service lock. The job leaves the active states (Suspend, Cancel, Complete, or an
- * error the shell sets): a chunk in flight is voided and its stream aborted. */
-void engine_stop_locked(struct engine *engine, struct engine_job *job);
-/* Requires: service lock. Moves the job to ERROR / TRANSIENT_ERROR with that error. */
+/* Requires: service lock. The job left the active states (Suspend, Cancel, Complete): a chunk
+ * in flight is voided and its stream aborted; what must be closed without the lock goes to
+ * *cleanup (engine_cleanup). */
+void engine_stop_locked(struct engine *engine, struct engine_job *job, struct engine_cleanup *cleanup);
+/* Requires: service lock. Moves the job to ERROR (always) or TRANSIENT_ERROR (when the error
+ * and the job's timeouts allow a retry) with that error. */
 void engine_fail_locked(struct engine *engine, struct engine_job *job, BG_JOB_STATE state,
                         const struct transfer_error *error, struct engine_file *file);
-/* Requires: service lock. Something changed that voids a chunk in flight (a remote name). */
-void engine_void_locked(struct engine *engine, struct engine_job *job);
+/* Requires: service lock. Something changed that voids a chunk in flight (a remote name): the
+ * file is fetched again from where it is, on a new stream. */
+void engine_void_locked(struct engine *engine, struct engine_job *job, struct engine_cleanup *cleanup);
 /* Requires: service lock. Called when the job object is destroyed (it is never active then). */
 void engine_forget_locked(struct engine *engine, struct engine_job *job);
 
@@ -176,7 +195,7 @@ struct engine_chunk
     struct transport_request request;
     WCHAR *url;                           /* owned copies for the request */
     WCHAR *temp_path;
-    BOOL create_temp;                     /* create the temporary file (else open it) */
+    enum storage_mode mode;               /* how to open the temporary file */
     UINT64 write_offset;                  /* where the next byte goes in the temporary file */
     UINT64 want;                          /* bytes wanted from this stream, BG_LENGTH_TO_EOF */
     void *options;                        /* snapshot for the transport */
@@ -199,21 +218,9 @@ void engine_transfer_chunk(struct engine *engine, struct engine_chunk *chunk);
 /* Requires: service lock. Applies the chunk (or drops it when the job changed meanwhile),
  * moves the job on, and frees the chunk's copies; what must be closed or freed without the
  * lock is left in *cleanup for engine_cleanup. */
-struct engine_cleanup
-{
-    struct transport_stream *stream;
-    const struct transport_ops *ops;
-    void *file;                           /* storage handle */
-    void *options;
-    WCHAR *strings[2];
-};
 void engine_commit_chunk_locked(struct engine *engine, struct engine_chunk *chunk, struct engine_cleanup *cleanup);
 /* No lock: closes and frees what a commit or a stop left behind. */
 void engine_cleanup(struct engine *engine, struct engine_cleanup *cleanup);
-
-/* Requires: service lock. Aborts every stream in flight and takes back what stop left; for
- * the engine's shutdown (no job is active then). */
-BOOL engine_idle_locked(const struct engine *engine);
 
 /* The error classification of BITS-SPEC.md §6.3: TRUE for errors BITS retries. */
 BOOL engine_error_is_transient(HRESULT code);

@@ -6,6 +6,7 @@
  * A stream is one request: open() sends it and returns what the response says about the file,
  * read() returns the body, close() ends it. abort() may be called from another thread while a
  * read() is blocked and makes it return promptly (with E_ABORT); close() still follows.
+ * abort() is called with the service lock held: it must not block, wait or call back.
  * Platform-free: builds natively with Wine's headers. */
 #ifndef OPENBITS_CORE_TRANSPORT_H
 #define OPENBITS_CORE_TRANSPORT_H
