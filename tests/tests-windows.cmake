@@ -51,7 +51,13 @@ endfunction()
 file(GLOB CORE_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/core/test_*.c)
 foreach(source IN LISTS CORE_TESTS)
     get_filename_component(name ${source} NAME_WE)
-    openbits_wine_test(${name} SOURCES ${source} LIBS openbits_core)
+    # A test's fakes, when it has some: tests/core/fake_<name>.c (test_engine.c: fake_engine.c).
+    string(REGEX REPLACE "^test_" "fake_" fakes ${name})
+    set(fakes ${CMAKE_SOURCE_DIR}/tests/core/${fakes}.c)
+    if(NOT EXISTS ${fakes})
+        set(fakes "")
+    endif()
+    openbits_wine_test(${name} SOURCES ${source} ${fakes} LIBS openbits_core)
 endforeach()
 
 # COM objects through the DLL's own entry points, no registration (tests/com/test_*.c: one

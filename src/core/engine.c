@@ -43,6 +43,12 @@ static WCHAR *str_dup(const WCHAR *str)
     return copy;
 }
 
+/* Not CompareFileTime: the core calls no Win32 function (it links natively, without Wine). */
+static BOOL filetime_equal(const FILETIME *a, const FILETIME *b)
+{
+    return a->dwLowDateTime == b->dwLowDateTime && a->dwHighDateTime == b->dwHighDateTime;
+}
+
 static UINT64 now_ms(struct engine *engine)
 {
     return engine->clock->now(engine->clock_context);
@@ -161,6 +167,7 @@ void engine_resume_locked(struct engine *engine, struct engine_job *job)
     job->resumed = TRUE;
     job->download_ms = 0;               /* Resume restarts the MaximumDownloadTime clock */
     job->progress_at = now_ms(engine);
+    job->retry_at = 0;                  /* the next transient error starts the no-progress clock */
     if (is_active(job->state) && !job->listed) list_append(engine, job);
 }
 
@@ -203,14 +210,12 @@ BOOL engine_error_is_transient(HRESULT code)
      * transient except 501 and 505. */
     if ((ULONG)code >= (ULONG)BG_E_HTTP_ERROR_100 && (ULONG)code <= (ULONG)BG_E_HTTP_ERROR_505)
     {
-        switch (code)
-        {
-        case BG_E_HTTP_ERROR_408: case BG_E_HTTP_ERROR_409:
-        case BG_E_HTTP_ERROR_500: case BG_E_HTTP_ERROR_502: case BG_E_HTTP_ERROR_503: case BG_E_HTTP_ERROR_504:
-            return TRUE;
-        default:
-            return FALSE;
-        }
+        ULONG status = code & 0xffff;
+
+        if (status >= 300 && status < 400) return status > 305 && status != 307;
+        if (status >= 400 && status < 500) return status == 408 || status == 409;
+        if (status >= 500) return status != 501 && status != 505;
+        return TRUE;                    /* "anything else non-200: transient" (1xx, 2xx) */
     }
     switch (code)
     {
@@ -266,7 +271,13 @@ static void fail(struct engine *engine, struct engine_job *job, HRESULT code, BG
     touch(engine, job);
     if (transient)
     {
-        job->retry_at = now_ms(engine) + (UINT64)job->retry_delay * 1000;
+        UINT64 now = now_ms(engine);
+
+        /* The no-progress timeout runs from the first transient error since the last progress
+         * or Resume (BITS-SPEC.md §3.2), not from the progress itself: a job that waited long
+         * in the queue still gets its retries. retry_at is 0 until that first error. */
+        if (!job->retry_at) job->progress_at = now;
+        job->retry_at = now + (UINT64)job->retry_delay * 1000;
         /* JobError is for ERROR only; TRANSIENT_ERROR is a modification (BITS-SPEC.md §7.2). */
         event(engine, job, ENGINE_EVENT_JOB_MODIFICATION, NULL);
     }
@@ -280,6 +291,8 @@ static void fail(struct engine *engine, struct engine_job *job, HRESULT code, BG
 void engine_fail_locked(struct engine *engine, struct engine_job *job, BG_JOB_STATE state,
                         const struct transfer_error *error, struct engine_file *file)
 {
+    BG_JOB_STATE before = job->state;
+
     if (state == BG_JOB_STATE_ERROR)
     {
         if (FAILED(job_state_transition(&job->state, BG_JOB_STATE_ERROR))) return;
@@ -290,11 +303,15 @@ void engine_fail_locked(struct engine *engine, struct engine_job *job, BG_JOB_ST
         job->error.protocol = error->protocol;
         touch(engine, job);
         list_remove(engine, job);
-        ++job->generation;
         event(engine, job, ENGINE_EVENT_JOB_ERROR, file);
     }
     else
         fail(engine, job, error->code, error->context, file, error->protocol);
+    if (job->state == before) return;
+    /* Either way a chunk in flight counts for nothing: its commit drops it and the run, and a
+     * blocked read returns now. */
+    ++job->generation;
+    if (job->running && job->run && job->run->stream) job->run->ops->abort(job->run->stream);
 }
 
 /* --- scheduling ------------------------------------------------------------------------------ */
@@ -475,6 +492,13 @@ HRESULT engine_begin_chunk_locked(struct engine *engine, struct engine_chunk *ch
         run->ops = engine->transports[file->kind].ops;
         run->options = engine->host ? engine->host->snapshot_options(engine->host_context, job) : NULL;
         run->write_offset = file->bytes_transferred;
+        if (job->dynamic_content && file->bytes_transferred)
+        {
+            /* DYNAMIC_CONTENT: an interrupted file starts over (BITS-SPEC.md §2.6); the
+             * bytes so far may belong to another version of it. */
+            offset = 0;
+            run->write_offset = 0;
+        }
         run->remaining = length;
         job->run = run;
 
@@ -612,7 +636,7 @@ static BOOL apply_response(struct engine *engine, struct engine_chunk *chunk, st
         && ((size != BG_SIZE_UNKNOWN && file->remote_size != BG_SIZE_UNKNOWN && size != file->remote_size)
             || (response->modified.dwLowDateTime | response->modified.dwHighDateTime
                 && (file->remote_time.dwLowDateTime | file->remote_time.dwHighDateTime)
-                && CompareFileTime(&response->modified, &file->remote_time))))
+                && !filetime_equal(&response->modified, &file->remote_time))))
     {
         /* Reopen from 0 on the next chunk. */
         file->bytes_transferred = 0;
@@ -683,6 +707,10 @@ void engine_commit_chunk_locked(struct engine *engine, struct engine_chunk *chun
     free(chunk->temp_path);
     chunk->url = chunk->temp_path = NULL;
 
+    /* A chunk that created the temporary file made it ours, whatever happens next: later
+     * chunks open it again instead of finding the name taken and leaving the file behind. */
+    if (chunk->open && chunk->mode == STORAGE_CREATE_NEW && run && run->storage) file->temp_created = TRUE;
+
     if (chunk->generation != job->generation || !is_active(job->state))
     {
         /* Suspended, cancelled, completed or changed meanwhile: the chunk counts for nothing. */
@@ -706,6 +734,8 @@ void engine_commit_chunk_locked(struct engine *engine, struct engine_chunk *chun
         if (chunk->hr == HR_WIN32(ERROR_FILE_EXISTS) && chunk->mode == STORAGE_CREATE_NEW && engine->host
             && SUCCEEDED(engine->host->new_temp_name(engine->host_context, file)))
             return;                     /* the name was taken: the next chunk tries another */
+        /* HTTP 416 to a range request: no byte of the range is in the file (BITS-SPEC.md §2.4). */
+        if (chunk->hr == (HRESULT)BG_E_HTTP_ERROR_416 && file->range_count) chunk->hr = BG_E_INVALID_RANGE;
         fail(engine, job, chunk->hr, chunk->error.context ? chunk->error.context : BG_ERROR_CONTEXT_UNKNOWN,
              file, chunk->error.protocol);
         return;
@@ -728,6 +758,7 @@ void engine_commit_chunk_locked(struct engine *engine, struct engine_chunk *chun
         run->write_offset += chunk->bytes;
         if (run->remaining != BG_LENGTH_TO_EOF) run->remaining -= chunk->bytes;
         job->progress_at = now;
+        job->retry_at = 0;              /* progress: the next transient error starts a new clock */
         touch(engine, job);
         if (job->max_download_size != ~(UINT64)0 && job_bytes(job) > job->max_download_size)
         {
