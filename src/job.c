@@ -427,34 +427,45 @@ static HRESULT WINAPI job_SetNotifyInterface(IBackgroundCopyJob5 *iface, IUnknow
     }
     service_unlock(job->service);
 
-    notify_revoke(cookie);
+    job_notify_revoke(job, cookie);
     return hr;
 }
 
 static HRESULT WINAPI job_GetNotifyInterface(IBackgroundCopyJob5 *iface, IUnknown **callback)
 {
     struct job *job = impl_from_IBackgroundCopyJob5(iface);
-    DWORD cookie;
-
     TRACE("%p, %p.\n", iface, callback);
     if (!callback) return E_INVALIDARG;
     *callback = NULL;
+    return job_notify_get(job, &IID_IUnknown, (void **)callback);
+}
+
+HRESULT job_notify_get(struct job *job, REFIID iid, void **out)
+{
+    DWORD cookie;
+    HRESULT hr;
+
     service_lock(job->service);
-    cookie = job->notify_cookie;
+    if ((cookie = job->notify_cookie)) ++job->notify_users;
     service_unlock(job->service);
-    for (;;)
+    hr = notify_get(cookie, iid, out);
+    if (cookie)
     {
-        DWORD now;
-        HRESULT hr = notify_get(cookie, &IID_IUnknown, (void **)callback);
-        if (SUCCEEDED(hr)) return hr;
-        /* A SetNotifyInterface on another thread may have revoked the cookie meanwhile: the
-         * answer is then what is set now. */
         service_lock(job->service);
-        now = job->notify_cookie;
+        --job->notify_users;
+        WakeAllConditionVariable(&job->service->idle);
         service_unlock(job->service);
-        if (now == cookie) return hr;
-        cookie = now;
     }
+    return hr;
+}
+
+void job_notify_revoke(struct job *job, DWORD cookie)
+{
+    if (!cookie) return;
+    service_lock(job->service);
+    while (job->notify_users) SleepConditionVariableSRW(&job->service->idle, &job->service->lock, INFINITE, 0);
+    service_unlock(job->service);
+    notify_revoke(cookie);
 }
 
 static HRESULT WINAPI job_SetMinimumRetryDelay(IBackgroundCopyJob5 *iface, ULONG seconds)

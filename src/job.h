@@ -60,6 +60,7 @@ struct job
     ULONGLONG modification_notified;      /* tick of the last JobModification delivered */
     ULONG busy;                           /* workers in a chunk of the job, until its cleanup */
     ULONG events_pending;                 /* queued or being delivered */
+    ULONG notify_users;                   /* threads inside a GIT lookup of the job's cookies */
 
     /* Upload-reply jobs: the reply (engine) */
     UINT64 reply_bytes_total;             /* BG_SIZE_UNKNOWN until the reply starts */
@@ -112,6 +113,13 @@ void job_unhold(struct job *job);
  * waiting Cancel it is done, so the client's next Release is the one that frees the job. */
 BOOL job_unhold_locked(struct job *job);
 void job_free(struct job *job);
+
+/* The job's notify interface from the GIT (AddRef'd; S_OK and NULL when none is set), safe
+ * against a concurrent SetNotifyInterface: a cookie is never revoked while it is being looked
+ * up (Wine's GIT asserts when the two race). No lock held. */
+HRESULT job_notify_get(struct job *job, REFIID iid, void **out);
+/* Revokes a cookie the job no longer uses, once no lookup is in progress. No lock held. */
+void job_notify_revoke(struct job *job, DWORD cookie);
 
 /* job_files.c: the job methods about files (IBackgroundCopyJob .. Job3). */
 HRESULT WINAPI job_AddFileSet(IBackgroundCopyJob5 *iface, ULONG count, BG_FILE_INFO *files);

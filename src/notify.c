@@ -79,13 +79,11 @@ void notify_deliver(struct service *service, struct service_event *event)
     IBackgroundCopyCallback *callback = NULL;
     WCHAR *program = NULL, *parameters = NULL;
     ULONG flags, interval;
-    DWORD cookie;
     HRESULT hr = E_FAIL;
     BOOL due = TRUE;
 
     service_lock(service);
     flags = job->notify_flags;
-    cookie = job->notify_cookie;
     interval = job->min_notification_interval;
     if (event->kind == ENGINE_EVENT_JOB_MODIFICATION)
     {
@@ -107,7 +105,7 @@ void notify_deliver(struct service *service, struct service_event *event)
     {
     case ENGINE_EVENT_JOB_TRANSFERRED:
         if (!(flags & BG_NOTIFY_JOB_TRANSFERRED)) goto done;
-        if (SUCCEEDED(notify_get(cookie, &IID_IBackgroundCopyCallback, (void **)&callback)) && callback)
+        if (SUCCEEDED(job_notify_get(job, &IID_IBackgroundCopyCallback, (void **)&callback)) && callback)
             hr = IBackgroundCopyCallback_JobTransferred(callback, job_iface);
         if (FAILED(hr)) run_command_line(program, parameters);
         break;
@@ -115,7 +113,7 @@ void notify_deliver(struct service *service, struct service_event *event)
     {
         IBackgroundCopyError *error = NULL;
         if (!(flags & BG_NOTIFY_JOB_ERROR)) goto done;
-        if (SUCCEEDED(notify_get(cookie, &IID_IBackgroundCopyCallback, (void **)&callback)) && callback
+        if (SUCCEEDED(job_notify_get(job, &IID_IBackgroundCopyCallback, (void **)&callback)) && callback
             && SUCCEEDED(IBackgroundCopyJob_GetError(job_iface, &error)))
             hr = IBackgroundCopyCallback_JobError(callback, job_iface, error);
         if (error) IBackgroundCopyError_Release(error);
@@ -124,14 +122,14 @@ void notify_deliver(struct service *service, struct service_event *event)
     }
     case ENGINE_EVENT_JOB_MODIFICATION:
         if (!(flags & BG_NOTIFY_JOB_MODIFICATION)) goto done;
-        if (SUCCEEDED(notify_get(cookie, &IID_IBackgroundCopyCallback, (void **)&callback)) && callback)
+        if (SUCCEEDED(job_notify_get(job, &IID_IBackgroundCopyCallback, (void **)&callback)) && callback)
             IBackgroundCopyCallback_JobModification(callback, job_iface, 0);
         break;
     case ENGINE_EVENT_FILE_TRANSFERRED:
     {
         IBackgroundCopyCallback2 *callback2 = NULL;
         if (!(flags & BG_NOTIFY_FILE_TRANSFERRED) || !event->file) goto done;
-        if (SUCCEEDED(notify_get(cookie, &IID_IBackgroundCopyCallback2, (void **)&callback2)) && callback2)
+        if (SUCCEEDED(job_notify_get(job, &IID_IBackgroundCopyCallback2, (void **)&callback2)) && callback2)
         {
             IBackgroundCopyCallback2_FileTransferred(callback2, job_iface, file_iface(event->file));
             IBackgroundCopyCallback2_Release(callback2);

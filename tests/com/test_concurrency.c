@@ -17,9 +17,8 @@
  * Release (of jobs and of their files) on one job; exactly one Cancel-or-Complete succeeds.
  *
  * Nothing is resumed, so nothing is transferred: remote names point at 127.0.0.1 and no local
- * file is ever written. Two bugs this test found are described at CHECK_COMPLETE_WINDOW and
- * CHECK_NOTIFY_RACE below; until they are fixed the workload tolerates them only where they can
- * occur (and counts them), and their stand-alone reproductions are compiled out.
+ * file is ever written. Two bugs this test found (now fixed) are described at
+ * CHECK_COMPLETE_WINDOW and CHECK_NOTIFY_RACE below; both checks are on.
  *
  * Worker threads never call cmocka (its assertions longjmp to the main thread's context): they
  * record the first failure and stop, and the main thread asserts after waiting for them with a
@@ -38,7 +37,8 @@
 #define WAIT_MS          120000          /* generous: the whole test takes a few seconds */
 #define PUBLISH_SPINS    100000          /* yields while waiting for another worker's CreateJob */
 
-/* BUG (src/job.c job_check_modifiable_locked, src/job_files.c job_Complete): while Complete of a
+/* FIXED (calls racing a Complete now wait for it). Was (src/job.c job_check_modifiable_locked,
+ * src/job_files.c job_Complete): while Complete of a
  * download renames files outside the lock it sets job->finishing, and every state-checked call
  * (Cancel, Suspend, every setter, AddFile*) answers BG_E_INVALID_STATE although the job is still
  * in its non-final state: GetState right after still says SUSPENDED. Under contention the window
@@ -48,16 +48,17 @@
  * after a failed Complete "the caller may retry Complete or Cancel").
  * 1 turns on the strict checks (test_complete_window, and no tolerance in the other tests). */
 #ifndef CHECK_COMPLETE_WINDOW
-#define CHECK_COMPLETE_WINDOW 0
+#define CHECK_COMPLETE_WINDOW 1
 #endif
 
-/* BUG (src/job.c job_GetNotifyInterface): it reads the GIT cookie under the lock and looks it up
+/* FIXED (job_notify_get: a cookie is never revoked while it is looked up). Was
+ * (src/job.c job_GetNotifyInterface): it reads the GIT cookie under the lock and looks it up
  * after unlocking; a SetNotifyInterface in between revokes that cookie, and GetNotifyInterface
  * fails with E_INVALIDARG (Wine's GIT: unknown cookie) instead of answering S_OK with the old or
  * the new interface (or NULL). Were the cookie value reused by the GIT meanwhile, it would hand
  * out another object. 1 turns on test_notify_interface_race and no tolerance elsewhere. */
 #ifndef CHECK_NOTIFY_RACE
-#define CHECK_NOTIFY_RACE 0
+#define CHECK_NOTIFY_RACE 1
 #endif
 
 static struct openbits_dll dll;
