@@ -95,3 +95,6 @@ target_compile_definitions(create_and_get PRIVATE ${OPENBITS_DEFINITIONS})
 target_compile_options(create_and_get PRIVATE ${OPENBITS_WARNINGS})
 target_link_libraries(create_and_get PRIVATE openbits_guids ole32 uuid)
 target_link_options(create_and_get PRIVATE -static-libgcc)
+
+# --- the manager benchmark (not a test) ---------------------------------------------------------
+include(${CMAKE_SOURCE_DIR}/bench/bench-windows.cmake)
