@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "common.h"
 
-HRESULT qi_lookup(void *object, const struct qi_entry *table, IUnknown *ftm, REFIID riid, void **out)
+HRESULT qi_lookup(void *object, const struct qi_entry *table, IUnknown **ftm, REFIID riid, void **out)
 {
     const struct qi_entry *entry;
     IUnknown *unk = NULL;
@@ -23,7 +23,20 @@ HRESULT qi_lookup(void *object, const struct qi_entry *table, IUnknown *ftm, REF
         return S_OK;
     }
     if (ftm && IsEqualIID(riid, &IID_IMarshal))
-        return IUnknown_QueryInterface(ftm, riid, out);
+    {
+        if (!*ftm)
+        {
+            /* Created on first use: most objects are never marshaled, and a marshaler per
+             * job and per file would double their memory. */
+            IUnknown *outer = (IUnknown *)((char *)object + table[0].offset), *created;
+            HRESULT hr;
+
+            if (FAILED(hr = CoCreateFreeThreadedMarshaler(outer, &created))) return hr;
+            if (InterlockedCompareExchangePointer((void **)ftm, created, NULL))
+                IUnknown_Release(created);          /* another thread was first */
+        }
+        return IUnknown_QueryInterface(*ftm, riid, out);
+    }
     TRACE("%p: no interface %s.\n", object, debugstr_guid(riid));
     return E_NOINTERFACE;
 }

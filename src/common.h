@@ -27,8 +27,9 @@ struct qi_entry
 #define QI_END { NULL, 0 }
 
 /* table[0] is the identity interface; IID_IUnknown always maps to it. The aggregated
- * free-threaded marshaler answers IID_IMarshal. */
-HRESULT qi_lookup(void *object, const struct qi_entry *table, IUnknown *ftm, REFIID riid, void **out);
+ * free-threaded marshaler (*ftm, created here on the first IID_IMarshal query when NULL; the
+ * object releases it when destroyed) answers IID_IMarshal. ftm NULL: no marshaler. */
+HRESULT qi_lookup(void *object, const struct qi_entry *table, IUnknown **ftm, REFIID riid, void **out);
 
 /* --- out-params --------------------------------------------------------------------------- */
 

@@ -143,7 +143,7 @@ static HRESULT WINAPI copy_error_QueryInterface(IBackgroundCopyError *iface, REF
     struct copy_error *error = impl_from_IBackgroundCopyError(iface);
 
     TRACE("%p, %s, %p.\n", iface, debugstr_guid(riid), out);
-    return qi_lookup(error, copy_error_qi, error->marshal, riid, out);
+    return qi_lookup(error, copy_error_qi, &error->marshal, riid, out);
 }
 
 static ULONG WINAPI copy_error_AddRef(IBackgroundCopyError *iface)

@@ -38,7 +38,7 @@ static HRESULT WINAPI enum_files_QueryInterface(IEnumBackgroundCopyFiles *iface,
     struct enum_files *enumerator = impl_from_IEnumBackgroundCopyFiles(iface);
 
     TRACE("%p, %s, %p.\n", iface, debugstr_guid(riid), out);
-    return qi_lookup(enumerator, enum_files_qi, enumerator->base.marshal, riid, out);
+    return qi_lookup(enumerator, enum_files_qi, &enumerator->base.marshal, riid, out);
 }
 
 static ULONG WINAPI enum_files_AddRef(IEnumBackgroundCopyFiles *iface)

@@ -37,7 +37,7 @@ static HRESULT WINAPI enum_jobs_QueryInterface(IEnumBackgroundCopyJobs *iface, R
     struct enum_jobs *enumerator = impl_from_IEnumBackgroundCopyJobs(iface);
 
     TRACE("%p, %s, %p.\n", iface, debugstr_guid(riid), out);
-    return qi_lookup(enumerator, enum_jobs_qi, enumerator->base.marshal, riid, out);
+    return qi_lookup(enumerator, enum_jobs_qi, &enumerator->base.marshal, riid, out);
 }
 
 static ULONG WINAPI enum_jobs_AddRef(IEnumBackgroundCopyJobs *iface)

@@ -6,6 +6,7 @@
  * release what was swapped out. Nothing foreign is called under the lock. */
 #include <stdlib.h>
 
+#include "file.h"
 #include "job.h"
 #include "notify.h"
 #include "owner.h"
@@ -42,14 +43,6 @@ static const struct qi_entry job_qi[] =
     QI_ENTRY(IID_IBitsTokenOptions, struct job, IBitsTokenOptions_iface),
     QI_END
 };
-
-/* Methods whose work arrives with the transfer engine's file records answer E_NOTIMPL until
- * then rather than pretend to succeed. */
-static HRESULT not_yet(const char *method)
-{
-    WARN("%s is not implemented yet.\n", method);
-    return E_NOTIMPL;
-}
 
 HRESULT job_copy_string(const WCHAR *src, WCHAR **out)
 {
@@ -90,17 +83,18 @@ static void job_destroy(struct job *job)
         for (scheme = 0; scheme < JOB_AUTH_SCHEMES; ++scheme)
             credential_clear(&job->credentials[target][scheme]);
     job_options_free(job);
+    job_files_free(job);
     if (job->service) service_put(job->service);
     free(job);
     module_unlock();
 }
 
-static void job_hold(struct job *job)
+void job_hold(struct job *job)
 {
     InterlockedIncrement(&job->holds);
 }
 
-static void job_unhold(struct job *job)
+void job_unhold(struct job *job)
 {
     if (!InterlockedDecrement(&job->holds)) job_destroy(job);
 }
@@ -110,7 +104,7 @@ static HRESULT WINAPI job_QueryInterface(IBackgroundCopyJob5 *iface, REFIID riid
     struct job *job = impl_from_IBackgroundCopyJob5(iface);
 
     TRACE("%p, %s, %p.\n", iface, debugstr_guid(riid), out);
-    return qi_lookup(job, job_qi, job->marshal, riid, out);
+    return qi_lookup(job, job_qi, &job->marshal, riid, out);
 }
 
 static ULONG WINAPI job_AddRef(IBackgroundCopyJob5 *iface)
@@ -146,15 +140,30 @@ void job_touch_locked(struct job *job)
     GetSystemTimeAsFileTime(&job->modification_time);
 }
 
-/* Requires: service lock. BG_E_INVALID_STATE for a job in a final state. */
+/* Requires: service lock. BG_E_INVALID_STATE for a job in a final state, or one that Complete
+ * is finishing (a racing caller would find it ACKNOWLEDGED a moment later). */
 HRESULT job_check_modifiable_locked(struct job *job)
 {
-    return job_state_is_final(job->state) ? BG_E_INVALID_STATE : S_OK;
+    return job_state_is_final(job->state) || job->finishing ? BG_E_INVALID_STATE : S_OK;
 }
 
-/* Requires: service lock. Moves a job to a final state and out of the queue; the caller
- * drops the queue's hold after unlocking. */
-static HRESULT job_finish_locked(struct job *job, BG_JOB_STATE final)
+void job_set_error_locked(struct job *job, BG_JOB_STATE state, BG_ERROR_CONTEXT context, HRESULT code,
+                          struct job_file *file, const WCHAR *protocol)
+{
+    WCHAR *copy = protocol ? _wcsdup(protocol) : NULL;    /* our allocator: no callout */
+
+    if (job->state != state && FAILED(job_state_transition(&job->state, state)))
+        WARN("%p: no transition from state %d to %d.\n", job, job->state, state);
+    free(job->error.protocol);
+    job->error.set = TRUE;
+    job->error.context = context;
+    job->error.code = code;
+    job->error.file = file;
+    job->error.protocol = copy;
+    job_touch_locked(job);
+}
+
+HRESULT job_finish_locked(struct job *job, BG_JOB_STATE final)
 {
     HRESULT hr;
 
@@ -223,22 +232,6 @@ HRESULT job_get_ulong(struct job *job, const ULONG *field, ULONG *out)
     return S_OK;
 }
 
-static HRESULT WINAPI job_AddFileSet(IBackgroundCopyJob5 *iface, ULONG count, BG_FILE_INFO *files)
-{
-    return not_yet(__func__);
-}
-
-static HRESULT WINAPI job_AddFile(IBackgroundCopyJob5 *iface, LPCWSTR remote, LPCWSTR local)
-{
-    return not_yet(__func__);
-}
-
-static HRESULT WINAPI job_EnumFiles(IBackgroundCopyJob5 *iface, IEnumBackgroundCopyFiles **out)
-{
-    if (out) *out = NULL;
-    return not_yet(__func__);
-}
-
 static HRESULT WINAPI job_Suspend(IBackgroundCopyJob5 *iface)
 {
     struct job *job = impl_from_IBackgroundCopyJob5(iface);
@@ -252,51 +245,6 @@ static HRESULT WINAPI job_Suspend(IBackgroundCopyJob5 *iface)
         job_touch_locked(job);
     }
     service_unlock(job->service);
-    return hr;
-}
-
-static HRESULT WINAPI job_Resume(IBackgroundCopyJob5 *iface)
-{
-    struct job *job = impl_from_IBackgroundCopyJob5(iface);
-    HRESULT hr;
-
-    TRACE("%p.\n", iface);
-    service_lock(job->service);
-    if (SUCCEEDED(hr = job_check_modifiable_locked(job)) && !job->file_count)
-        hr = BG_E_EMPTY;               /* and the job stays SUSPENDED */
-    else if (SUCCEEDED(hr))
-        hr = not_yet(__func__);        /* queuing needs the transfer engine */
-    service_unlock(job->service);
-    return hr;
-}
-
-static HRESULT WINAPI job_Cancel(IBackgroundCopyJob5 *iface)
-{
-    struct job *job = impl_from_IBackgroundCopyJob5(iface);
-    HRESULT hr;
-
-    TRACE("%p.\n", iface);
-    service_lock(job->service);
-    hr = job_finish_locked(job, BG_JOB_STATE_CANCELLED);
-    service_unlock(job->service);
-    if (SUCCEEDED(hr)) job_unhold(job);     /* the queue's hold; never the last one here */
-    return hr;
-}
-
-static HRESULT WINAPI job_Complete(IBackgroundCopyJob5 *iface)
-{
-    struct job *job = impl_from_IBackgroundCopyJob5(iface);
-    HRESULT hr;
-
-    TRACE("%p.\n", iface);
-    service_lock(job->service);
-    /* Uploads complete only once transferred; downloads in any non-final state. */
-    if (job->type != BG_JOB_TYPE_DOWNLOAD && job->state != BG_JOB_STATE_TRANSFERRED)
-        hr = BG_E_INVALID_STATE;
-    else
-        hr = job_finish_locked(job, BG_JOB_STATE_ACKNOWLEDGED);
-    service_unlock(job->service);
-    if (SUCCEEDED(hr)) job_unhold(job);
     return hr;
 }
 
@@ -317,19 +265,6 @@ static HRESULT WINAPI job_GetType(IBackgroundCopyJob5 *iface, BG_JOB_TYPE *type)
     TRACE("%p, %p.\n", iface, type);
     if (!type) return E_INVALIDARG;
     *type = job->type;
-    return S_OK;
-}
-
-static HRESULT WINAPI job_GetProgress(IBackgroundCopyJob5 *iface, BG_JOB_PROGRESS *progress)
-{
-    struct job *job = impl_from_IBackgroundCopyJob5(iface);
-
-    TRACE("%p, %p.\n", iface, progress);
-    if (!progress) return E_INVALIDARG;
-    service_lock(job->service);
-    memset(progress, 0, sizeof(*progress));
-    progress->FilesTotal = job->file_count;
-    service_unlock(job->service);
     return S_OK;
 }
 
@@ -357,24 +292,6 @@ static HRESULT WINAPI job_GetState(IBackgroundCopyJob5 *iface, BG_JOB_STATE *sta
     *state = job->state;
     service_unlock(job->service);
     return S_OK;
-}
-
-static HRESULT WINAPI job_GetError(IBackgroundCopyJob5 *iface, IBackgroundCopyError **error)
-{
-    struct job *job = impl_from_IBackgroundCopyJob5(iface);
-    BG_JOB_STATE state;
-
-    TRACE("%p, %p.\n", iface, error);
-    if (!error) return E_INVALIDARG;
-    *error = NULL;
-    service_lock(job->service);
-    state = job->state;
-    service_unlock(job->service);
-    /* Only a transfer puts a job in ERROR or TRANSIENT_ERROR, and only the engine records
-     * the error object; in every other state there is none. */
-    if (state != BG_JOB_STATE_ERROR && state != BG_JOB_STATE_TRANSIENT_ERROR)
-        return BG_E_ERROR_INFORMATION_UNAVAILABLE;
-    return not_yet(__func__);
 }
 
 static HRESULT WINAPI job_GetOwner(IBackgroundCopyJob5 *iface, LPWSTR *owner)
@@ -653,7 +570,7 @@ static HRESULT WINAPI job_TakeOwnership(IBackgroundCopyJob5 *iface)
     {
         /* Only an administrator may take someone else's job; taking one's own is a no-op
          * apart from the stripping below. */
-        if (wcscmp(owner.sid, job->owner) && !owner_caller_is_admin())
+        if (wcscmp(owner.sid, job->owner) && !owner.admin)
             hr = E_ACCESSDENIED;
         else
         {
@@ -726,40 +643,6 @@ static HRESULT WINAPI job_GetNotifyCmdLine(IBackgroundCopyJob5 *iface, LPWSTR *p
         return hr;
     }
     return S_OK;
-}
-
-static HRESULT WINAPI job_GetReplyProgress(IBackgroundCopyJob5 *iface, BG_JOB_REPLY_PROGRESS *progress)
-{
-    struct job *job = impl_from_IBackgroundCopyJob5(iface);
-
-    TRACE("%p, %p.\n", iface, progress);
-    if (job->type != BG_JOB_TYPE_UPLOAD_REPLY) return E_NOTIMPL;
-    if (!progress) return E_INVALIDARG;
-    /* No reply has started before the upload engine runs. */
-    progress->BytesTotal = BG_SIZE_UNKNOWN;
-    progress->BytesTransferred = 0;
-    return S_OK;
-}
-
-static HRESULT WINAPI job_GetReplyData(IBackgroundCopyJob5 *iface, byte **buffer, UINT64 *length)
-{
-    struct job *job = impl_from_IBackgroundCopyJob5(iface);
-    BG_JOB_STATE state;
-
-    TRACE("%p, %p, %p.\n", iface, buffer, length);
-    if (job->type != BG_JOB_TYPE_UPLOAD_REPLY) return E_NOTIMPL;
-    if (!buffer || !length) return E_INVALIDARG;
-    *buffer = NULL;
-    service_lock(job->service);
-    state = job->state;
-    service_unlock(job->service);
-    if (state != BG_JOB_STATE_TRANSFERRED) return BG_E_INVALID_STATE;
-    return not_yet(__func__);
-}
-
-static HRESULT WINAPI job_SetReplyFileName(IBackgroundCopyJob5 *iface, LPCWSTR filename)
-{
-    return not_yet(__func__);
 }
 
 static HRESULT WINAPI job_GetReplyFileName(IBackgroundCopyJob5 *iface, LPWSTR *filename)
@@ -842,18 +725,6 @@ static HRESULT WINAPI job_RemoveCredentials(IBackgroundCopyJob5 *iface, BG_AUTH_
     }
     service_unlock(job->service);
     return hr;
-}
-
-static HRESULT WINAPI job_ReplaceRemotePrefix(IBackgroundCopyJob5 *iface, LPCWSTR old_prefix,
-                                              LPCWSTR new_prefix)
-{
-    return not_yet(__func__);
-}
-
-static HRESULT WINAPI job_AddFileWithRanges(IBackgroundCopyJob5 *iface, LPCWSTR remote, LPCWSTR local,
-                                            DWORD count, BG_FILE_RANGE ranges[])
-{
-    return not_yet(__func__);
 }
 
 static HRESULT WINAPI job_SetFileACLFlags(IBackgroundCopyJob5 *iface, DWORD flags)
@@ -939,6 +810,17 @@ static HRESULT WINAPI job_GetMaximumDownloadTime(IBackgroundCopyJob5 *iface, ULO
 }
 
 /* Requires: service lock. The rules of BITS-SPEC.md §2.6 for one property. */
+/* Requires: service lock. Dynamic content and byte ranges exclude each other (the mapping of
+ * the code is unconfirmed; BG_E_UNSUPPORTED_JOB_CONFIGURATION as for ON_DEMAND_MODE). */
+static BOOL job_has_ranges_locked(struct job *job)
+{
+    ULONG i;
+
+    for (i = 0; i < job->file_count; ++i)
+        if (job->files[i]->range_count) return TRUE;
+    return FALSE;
+}
+
 static HRESULT job_set_property_locked(struct job *job, BITS_JOB_PROPERTY_ID id, const BITS_JOB_PROPERTY_VALUE *value)
 {
     BOOL download = job->type == BG_JOB_TYPE_DOWNLOAD;
@@ -955,6 +837,7 @@ static HRESULT job_set_property_locked(struct job *job, BITS_JOB_PROPERTY_ID id,
         if (!download) return BG_E_PROPERTY_SUPPORTED_FOR_DOWNLOAD_JOBS_ONLY;
         if (job->resumed) return BG_E_READ_ONLY_PROPERTY_AFTER_RESUME;
         if (value->Enable && job->http_method) return BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD;
+        if (value->Enable && job_has_ranges_locked(job)) return BG_E_UNSUPPORTED_JOB_CONFIGURATION;
         job->dynamic_content = !!value->Enable;
         return S_OK;
     case BITS_JOB_PROPERTY_HIGH_PERFORMANCE:
@@ -1091,6 +974,33 @@ static const IBackgroundCopyJob5Vtbl job_vtbl =
     job_GetProperty,
 };
 
+struct owner_count
+{
+    const WCHAR *owner;
+    ULONG count;
+};
+
+/* Requires: service lock. */
+static BOOL count_owner_locked(struct queue_entry *entry, void *context)
+{
+    struct owner_count *count = context;
+
+    if (!wcscmp(CONTAINING_RECORD(entry, struct job, entry)->owner, count->owner)) ++count->count;
+    return TRUE;
+}
+
+/* Requires: service lock. The quotas of unfinished jobs for a caller who is not an
+ * administrator: per machine first, then per user. */
+static HRESULT check_job_quota_locked(struct service *service, const WCHAR *owner)
+{
+    struct owner_count count = { owner, 0 };
+
+    if (queue_count(&service->jobs) >= service->limits.jobs_per_machine) return BG_E_TOO_MANY_JOBS_PER_MACHINE;
+    queue_for_each(&service->jobs, count_owner_locked, &count);
+    if (count.count >= service->limits.jobs_per_user) return BG_E_TOO_MANY_JOBS_PER_USER;
+    return S_OK;
+}
+
 HRESULT job_create(struct service *service, const WCHAR *display_name, BG_JOB_TYPE type,
                    GUID *id, IBackgroundCopyJob **out)
 {
@@ -1120,6 +1030,7 @@ HRESULT job_create(struct service *service, const WCHAR *display_name, BG_JOB_TY
     job->cost_flags = BITS_JOB_TRANSFER_POLICY_STANDARD;
     job->max_download_size = ~(UINT64)0;          /* no limit */
     job->min_notification_interval = 500;
+    job->reply_bytes_total = BG_SIZE_UNKNOWN;
 
     if (FAILED(hr = job_copy_string(display_name, &job->display_name))) goto fail;
     if (FAILED(hr = owner_get_caller(&owner))) goto fail;
@@ -1127,15 +1038,13 @@ HRESULT job_create(struct service *service, const WCHAR *display_name, BG_JOB_TY
     job->owner_integrity = owner.integrity;
     job->owner_elevated = owner.elevated;
     if (FAILED(hr = CoCreateGuid(&job->entry.id))) goto fail;
-    if (FAILED(hr = CoCreateFreeThreadedMarshaler((IUnknown *)&job->IBackgroundCopyJob5_iface,
-                                                  &job->marshal)))
-        goto fail;
 
     service_addref(service);                     /* counted reference, taken last */
     job->service = service;
 
     service_lock(service);
-    hr = queue_insert(&service->jobs, &job->entry);
+    if (owner.admin || SUCCEEDED(hr = check_job_quota_locked(service, job->owner)))
+        hr = queue_insert(&service->jobs, &job->entry);
     service_unlock(service);
     if (FAILED(hr)) goto fail;
 

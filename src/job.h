@@ -23,12 +23,27 @@ struct job_credential
     WCHAR *password;                      /* wiped before it is freed */
 };
 
+struct job_file;
+
+/* What GetError snapshots: set by the engine (and File3 SetValidationState) when the job
+ * enters ERROR or TRANSIENT_ERROR. */
+struct job_error
+{
+    BOOL set;
+    BG_ERROR_CONTEXT context;
+    HRESULT code;
+    struct job_file *file;                /* the file it concerns, or NULL */
+    WCHAR *protocol;                      /* L"http", L"file" or NULL */
+};
+
+#define MAX_REPLY_DATA (1024 * 1024)      /* GetReplyData's in-memory limit, BITS-SPEC.md §4 */
+
 struct job
 {
     IBackgroundCopyJob5 IBackgroundCopyJob5_iface;
     IBackgroundCopyJobHttpOptions3 IBackgroundCopyJobHttpOptions3_iface;
     IBitsTokenOptions IBitsTokenOptions_iface;
-    IUnknown *marshal;                    /* aggregated free-threaded marshaler */
+    IUnknown *marshal;                    /* aggregated free-threaded marshaler, made by qi_lookup */
     LONG refcount;                        /* COM references */
     LONG holds;                           /* internal holds (see above) */
     struct service *service;              /* counted reference; owns the lock */
@@ -55,7 +70,17 @@ struct job
     struct job_credential credentials[JOB_AUTH_TARGETS][JOB_AUTH_SCHEMES];
     WCHAR *reply_file_name;
     DWORD acl_flags, peer_flags;
-    ULONG file_count;
+    struct job_file **files;              /* in the order added; freed with the job */
+    ULONG file_count, file_capacity;
+    BOOL finishing;                       /* Complete is renaming files outside the lock */
+    struct job_error error;               /* of the last entry into ERROR / TRANSIENT_ERROR */
+    ULONG download_time_used;             /* seconds of CONNECTING/TRANSFERRING since Resume (engine) */
+
+    /* Upload-reply jobs: the reply (engine) */
+    UINT64 reply_bytes_total;             /* BG_SIZE_UNKNOWN until the reply starts */
+    UINT64 reply_bytes_transferred;
+    BYTE *reply_data;                     /* the reply in memory, at most MAX_REPLY_DATA bytes */
+    UINT64 reply_size;                    /* the reply's full size (may exceed MAX_REPLY_DATA) */
 
     /* IBackgroundCopyJob5 properties */
     DWORD cost_flags;
@@ -94,6 +119,37 @@ HRESULT job_create(struct service *service, const WCHAR *display_name, BG_JOB_TY
 
 /* Requires: service lock. Hands out a COM reference to a queued job. */
 IBackgroundCopyJob *job_from_entry_locked(struct queue_entry *entry);
+
+/* The internal holds (see above): the queue's, one for COM references, one per file with COM
+ * references. The last unhold destroys the job; never call it under the service lock. */
+void job_hold(struct job *job);
+void job_unhold(struct job *job);
+
+/* Requires: service lock. Moves the job to ERROR or TRANSIENT_ERROR (`state`) and records the
+ * error GetError reports. A transition the state table refuses leaves the state as it is. */
+void job_set_error_locked(struct job *job, BG_JOB_STATE state, BG_ERROR_CONTEXT context, HRESULT code,
+                          struct job_file *file, const WCHAR *protocol);
+
+/* job_files.c: the job methods about files (IBackgroundCopyJob .. Job3). */
+HRESULT WINAPI job_AddFileSet(IBackgroundCopyJob5 *iface, ULONG count, BG_FILE_INFO *files);
+HRESULT WINAPI job_AddFile(IBackgroundCopyJob5 *iface, LPCWSTR remote, LPCWSTR local);
+HRESULT WINAPI job_AddFileWithRanges(IBackgroundCopyJob5 *iface, LPCWSTR remote, LPCWSTR local,
+                                     DWORD count, BG_FILE_RANGE *ranges);
+HRESULT WINAPI job_EnumFiles(IBackgroundCopyJob5 *iface, IEnumBackgroundCopyFiles **out);
+HRESULT WINAPI job_Resume(IBackgroundCopyJob5 *iface);
+HRESULT WINAPI job_Cancel(IBackgroundCopyJob5 *iface);
+HRESULT WINAPI job_Complete(IBackgroundCopyJob5 *iface);
+HRESULT WINAPI job_GetProgress(IBackgroundCopyJob5 *iface, BG_JOB_PROGRESS *progress);
+HRESULT WINAPI job_GetError(IBackgroundCopyJob5 *iface, IBackgroundCopyError **error);
+HRESULT WINAPI job_ReplaceRemotePrefix(IBackgroundCopyJob5 *iface, LPCWSTR old_prefix, LPCWSTR new_prefix);
+HRESULT WINAPI job_SetReplyFileName(IBackgroundCopyJob5 *iface, LPCWSTR name);
+HRESULT WINAPI job_GetReplyData(IBackgroundCopyJob5 *iface, byte **buffer, UINT64 *length);
+HRESULT WINAPI job_GetReplyProgress(IBackgroundCopyJob5 *iface, BG_JOB_REPLY_PROGRESS *progress);
+/* Frees the file records and the error record (called by the job's destroy). */
+void job_files_free(struct job *job);
+/* Requires: service lock. Moves a job to a final state and out of the queue; the caller drops
+ * the queue's hold (job_unhold) after unlocking. */
+HRESULT job_finish_locked(struct job *job, BG_JOB_STATE final);
 
 /* Requires: service lock. Records a change of the job (GetTimes' ModificationTime). */
 void job_touch_locked(struct job *job);

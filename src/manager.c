@@ -43,7 +43,7 @@ static HRESULT WINAPI manager_QueryInterface(IBackgroundCopyManager *iface, REFI
     struct manager *manager = impl_from_IBackgroundCopyManager(iface);
 
     TRACE("%p, %s, %p.\n", iface, debugstr_guid(riid), out);
-    return qi_lookup(manager, manager_qi, manager->marshal, riid, out);
+    return qi_lookup(manager, manager_qi, &manager->marshal, riid, out);
 }
 
 static ULONG WINAPI manager_AddRef(IBackgroundCopyManager *iface)
@@ -120,9 +120,12 @@ static BOOL snapshot_job_locked(struct queue_entry *entry, void *context)
 /* The enumerator is a snapshot of the queue at the time of the call; the job objects in it stay
  * live. Jobs in a final state have left the queue, so they are never enumerated.
  *
- * BG_JOB_ENUM_ALL_USERS: the queue belongs to this process and jobs record no owner yet, so every
- * queued job is the caller's. The caller's jobs and all users' jobs are then the same set, and
- * neither needs the administrator check Windows makes for ALL_USERS. */
+ * Owners: the queue belongs to this process, whose callers share its identity unless a thread
+ * impersonates. Neither GetJob nor EnumJobs filters by owner (flags 0 and BG_JOB_ENUM_ALL_USERS
+ * give the same set, with no administrator check): asking the thread's token on every call
+ * would cost more than the lookup itself, and in process every job is reachable anyway. The
+ * owner is recorded, reported (GetOwner), and checked where it changes something: AddFile*,
+ * TakeOwnership, and the per-user quota. */
 static HRESULT WINAPI manager_EnumJobs(IBackgroundCopyManager *iface, DWORD flags, IEnumBackgroundCopyJobs **out)
 {
     struct manager *manager = impl_from_IBackgroundCopyManager(iface);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* DLL entry points and the class table they share with registration. */
 #include "objects.h"
+#include "owner.h"
 #include "register.h"
 
 HINSTANCE module_instance;
@@ -38,10 +39,12 @@ const struct class_info class_table[] =
 };
 const size_t class_table_size = ARRAY_SIZE(class_table);
 
-/* DllMain runs under the loader lock: it only records the module handle. */
+/* DllMain runs under the loader lock: it records the module handle, and on FreeLibrary frees
+ * the cached identity of the process (memory only). */
 BOOL WINAPI DllMain(HINSTANCE instance, DWORD reason, void *reserved)
 {
     if (reason == DLL_PROCESS_ATTACH) module_instance = instance;
+    if (reason == DLL_PROCESS_DETACH && !reserved) owner_cleanup();
     return TRUE;
 }
 

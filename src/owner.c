@@ -4,13 +4,6 @@
 #include "owner.h"
 #include <sddl.h>
 
-static HRESULT caller_token(HANDLE *token)
-{
-    if (OpenThreadToken(GetCurrentThread(), TOKEN_QUERY, TRUE, token)) return S_OK;
-    if (OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, token)) return S_OK;
-    return hresult_from_last_error();
-}
-
 static void *token_info(HANDLE token, TOKEN_INFORMATION_CLASS class)
 {
     DWORD size = 0;
@@ -23,20 +16,33 @@ static void *token_info(HANDLE token, TOKEN_INFORMATION_CLASS class)
     return NULL;
 }
 
-HRESULT owner_get_caller(struct owner_info *info)
+static BOOL token_is_admin(HANDLE token)
+{
+    SID_IDENTIFIER_AUTHORITY nt = { SECURITY_NT_AUTHORITY };
+    PSID admins;
+    BOOL member = FALSE;
+
+    if (!AllocateAndInitializeSid(&nt, 2, SECURITY_BUILTIN_DOMAIN_RID, DOMAIN_ALIAS_RID_ADMINS,
+                                  0, 0, 0, 0, 0, 0, &admins))
+        return FALSE;
+    /* token NULL: the calling thread's (here: the process's) token. */
+    if (!CheckTokenMembership(token, admins, &member)) member = FALSE;
+    FreeSid(admins);
+    return member;
+}
+
+/* Fills info from a token; `impersonation` is NULL for the process token. */
+static HRESULT token_identity(HANDLE token, HANDLE impersonation, struct owner_info *info)
 {
     TOKEN_MANDATORY_LABEL *label;
     TOKEN_ELEVATION elevation;
     TOKEN_USER *user;
     WCHAR *sid = NULL;
-    HANDLE token;
     DWORD size;
-    HRESULT hr;
+    HRESULT hr = S_OK;
 
     memset(info, 0, sizeof(*info));
     info->integrity = SECURITY_MANDATORY_MEDIUM_RID;
-    if (FAILED(hr = caller_token(&token))) return hr;
-
     if (!(user = token_info(token, TokenUser)))
         hr = E_OUTOFMEMORY;
     else if (!ConvertSidToStringSidW(user->User.Sid, &sid))
@@ -56,28 +62,57 @@ HRESULT owner_get_caller(struct owner_info *info)
     }
     if (GetTokenInformation(token, TokenElevation, &elevation, sizeof(elevation), &size))
         info->elevated = !!elevation.TokenIsElevated;
-
-    CloseHandle(token);
+    info->admin = token_is_admin(impersonation);
     if (FAILED(hr)) owner_free(info);
     return hr;
+}
+
+/* The process's identity never changes: asked once. The token queries behind it cost hundreds
+ * of microseconds under Wine, far more than creating a job. */
+static INIT_ONCE process_once = INIT_ONCE_STATIC_INIT;
+static struct owner_info process_identity;
+static HRESULT process_identity_hr;
+
+static BOOL CALLBACK init_process_identity(INIT_ONCE *once, void *param, void **context)
+{
+    HANDLE token;
+
+    if (!OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token))
+        process_identity_hr = hresult_from_last_error();
+    else
+    {
+        process_identity_hr = token_identity(token, NULL, &process_identity);
+        CloseHandle(token);
+    }
+    return TRUE;
+}
+
+void owner_cleanup(void)
+{
+    owner_free(&process_identity);
+}
+
+HRESULT owner_get_caller(struct owner_info *info)
+{
+    HANDLE token;
+    HRESULT hr;
+
+    /* A thread that impersonates is someone else: its token answers. */
+    if (OpenThreadToken(GetCurrentThread(), TOKEN_QUERY, TRUE, &token))
+    {
+        hr = token_identity(token, token, info);
+        CloseHandle(token);
+        return hr;
+    }
+    InitOnceExecuteOnce(&process_once, init_process_identity, NULL, NULL);
+    if (FAILED(process_identity_hr)) return process_identity_hr;
+    *info = process_identity;
+    if (!(info->sid = _wcsdup(process_identity.sid))) return E_OUTOFMEMORY;
+    return S_OK;
 }
 
 void owner_free(struct owner_info *info)
 {
     free(info->sid);
     info->sid = NULL;
-}
-
-BOOL owner_caller_is_admin(void)
-{
-    SID_IDENTIFIER_AUTHORITY nt = { SECURITY_NT_AUTHORITY };
-    PSID admins;
-    BOOL member = FALSE;
-
-    if (!AllocateAndInitializeSid(&nt, 2, SECURITY_BUILTIN_DOMAIN_RID, DOMAIN_ALIAS_RID_ADMINS,
-                                  0, 0, 0, 0, 0, 0, &admins))
-        return FALSE;
-    if (!CheckTokenMembership(NULL, admins, &member)) member = FALSE;
-    FreeSid(admins);
-    return member;
 }

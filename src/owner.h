@@ -11,11 +11,12 @@ struct owner_info
     WCHAR *sid;            /* malloc'd string SID, e.g. "S-1-5-21-..." */
     ULONG integrity;       /* mandatory-label RID, SECURITY_MANDATORY_MEDIUM_RID when unknown */
     BOOL elevated;
+    BOOL admin;            /* a member of BUILTIN\Administrators (deny-only does not count) */
 };
 
 HRESULT owner_get_caller(struct owner_info *info);
 void owner_free(struct owner_info *info);
-/* TRUE when the caller's token is a member of the Administrators group. */
-BOOL owner_caller_is_admin(void);
+/* Frees the cached identity of the process (DLL unload). */
+void owner_cleanup(void);
 
 #endif

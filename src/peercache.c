@@ -93,7 +93,7 @@ static HRESULT WINAPI enum_records_QueryInterface(IEnumBitsPeerCacheRecords *ifa
     struct enum_records *enumerator = impl_from_IEnumBitsPeerCacheRecords(iface);
 
     TRACE("%p, %s, %p.\n", iface, debugstr_guid(riid), out);
-    return qi_lookup(enumerator, enum_records_qi, enumerator->marshal, riid, out);
+    return qi_lookup(enumerator, enum_records_qi, &enumerator->marshal, riid, out);
 }
 
 static ULONG WINAPI enum_records_AddRef(IEnumBitsPeerCacheRecords *iface)
@@ -215,7 +215,7 @@ static HRESULT WINAPI enum_peers_QueryInterface(IEnumBitsPeers *iface, REFIID ri
     struct enum_peers *enumerator = impl_from_IEnumBitsPeers(iface);
 
     TRACE("%p, %s, %p.\n", iface, debugstr_guid(riid), out);
-    return qi_lookup(enumerator, enum_peers_qi, enumerator->marshal, riid, out);
+    return qi_lookup(enumerator, enum_peers_qi, &enumerator->marshal, riid, out);
 }
 
 static ULONG WINAPI enum_peers_AddRef(IEnumBitsPeers *iface)

@@ -39,7 +39,7 @@ static HRESULT WINAPI qmgr_QueryInterface(IBackgroundCopyQMgr *iface, REFIID rii
     struct qmgr *qmgr = impl_from_IBackgroundCopyQMgr(iface);
 
     TRACE("%p, %s, %p.\n", iface, debugstr_guid(riid), out);
-    return qi_lookup(qmgr, qmgr_qi, qmgr->marshal, riid, out);
+    return qi_lookup(qmgr, qmgr_qi, &qmgr->marshal, riid, out);
 }
 
 static ULONG WINAPI qmgr_AddRef(IBackgroundCopyQMgr *iface)

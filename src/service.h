@@ -11,11 +11,22 @@
 #include "common.h"
 #include "core/queue.h"
 
+/* Quotas (BITS-SPEC.md §4): the documented defaults, or Group Policy's values under
+ * HKLM\Software\Policies\Microsoft\Windows\BITS, read when the service is created. They
+ * count unfinished jobs and bind callers who are not administrators. */
+struct service_limits
+{
+    ULONG jobs_per_machine;       /* MaxJobsPerMachine, default 300 */
+    ULONG jobs_per_user;          /* MaxJobsPerUser, default 60 */
+    ULONG files_per_job;          /* MaxFilesPerJob, default 200 */
+};
+
 struct service
 {
     LONG refcount;                /* managers and job objects each hold one */
     SRWLOCK lock;
     struct queue jobs;            /* struct job entries, unfinished jobs only  [service lock] */
+    struct service_limits limits; /* immutable */
 };
 
 /* Returns the process-wide service with a reference, creating it on first use. */

@@ -113,3 +113,18 @@ target_link_options(registration_probe PRIVATE -static-libgcc -municode)
 openbits_wine_test(test_registration SOURCES ${CMAKE_SOURCE_DIR}/tests/registration/test_registration.c
     LOCK wine_registry)
 add_dependencies(test_registration registration_probe)
+
+# The job's file work that only the transfer engine reaches through the exports (errors,
+# renames on Complete, reply data, on-demand ranges): unit_job_internals compiles the objects
+# of src/ (not the module's entry points) into the test, which then plays the engine's part on
+# the job and file records directly.
+set(OBJECT_SOURCES ${OPENBITS_SOURCES})
+list(FILTER OBJECT_SOURCES EXCLUDE REGEX "/(module|register|class_factory)\\.c$")
+openbits_wine_test(unit_job_internals SOURCES
+    ${CMAKE_SOURCE_DIR}/tests/com/unit_job_internals.c
+    ${CMAKE_SOURCE_DIR}/tests/support/module_stub.c
+    ${OBJECT_SOURCES}
+    ${MESSAGES_RC}
+    LIBS openbits_core crypt32)
+target_include_directories(unit_job_internals PRIVATE ${CMAKE_SOURCE_DIR}/src)
+add_dependencies(unit_job_internals openbits_messages)

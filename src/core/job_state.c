@@ -9,7 +9,9 @@
  * Cells the spec marks unconfirmed, and why we allow them:
  * - SUSPENDED from ERROR and TRANSFERRED: Suspend "works in any non-final state"; a client
  *   expects Suspend to succeed and the job to stay put until Resume.
- * - QUEUED from TRANSFERRED: AddFile + Resume on a transferred job queues the new file. */
+ * - QUEUED from TRANSFERRED: AddFile + Resume on a transferred job queues the new file.
+ * - ERROR from SUSPENDED: SetValidationState(FALSE) on a transferred file of a suspended job
+ *   ("TRANSFERRED/any" in the table) fails the job. */
 static const unsigned int allowed_sources[JOB_STATE_COUNT] =
 {
     [BG_JOB_STATE_QUEUED]          = FROM(SUSPENDED) | FROM(TRANSFERRING) | FROM(ERROR)
@@ -18,7 +20,7 @@ static const unsigned int allowed_sources[JOB_STATE_COUNT] =
     [BG_JOB_STATE_TRANSFERRING]    = FROM(QUEUED) | FROM(CONNECTING),
     [BG_JOB_STATE_SUSPENDED]       = NON_FINAL & ~FROM(SUSPENDED),
     [BG_JOB_STATE_ERROR]           = FROM(QUEUED) | FROM(CONNECTING) | FROM(TRANSFERRING)
-                                   | FROM(TRANSIENT_ERROR) | FROM(TRANSFERRED),
+                                   | FROM(TRANSIENT_ERROR) | FROM(TRANSFERRED) | FROM(SUSPENDED),
     [BG_JOB_STATE_TRANSIENT_ERROR] = FROM(QUEUED) | FROM(CONNECTING) | FROM(TRANSFERRING),
     [BG_JOB_STATE_TRANSFERRED]     = FROM(CONNECTING) | FROM(TRANSFERRING),
     [BG_JOB_STATE_ACKNOWLEDGED]    = NON_FINAL,

@@ -16,7 +16,7 @@ static const int expected[JOB_STATE_COUNT][JOB_STATE_COUNT] =
     /* QUEUED */ { 0,  1,  1,  1,  1,  1,  0,  1,  1 },
     /* CONN.  */ { 0,  0,  1,  1,  1,  1,  1,  1,  1 },
     /* TRANS. */ { 1,  0,  0,  1,  1,  1,  1,  1,  1 },
-    /* SUSP.  */ { 1,  0,  0,  0,  0,  0,  0,  1,  1 },
+    /* SUSP.  */ { 1,  0,  0,  0,  1,  0,  0,  1,  1 },   /* ERR: SetValidationState(FALSE) */
     /* ERROR  */ { 1,  0,  0,  1,  0,  0,  0,  1,  1 },
     /* T.ERR  */ { 1,  0,  0,  1,  1,  0,  0,  1,  1 },
     /* TRANSF */ { 1,  0,  0,  1,  1,  0,  0,  1,  1 },

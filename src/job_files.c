@@ -1,0 +1,648 @@
+/* SPDX-License-Identifier: MIT */
+/* The job methods about files (BITS-SPEC.md §2.2–§2.4, §3, §5): adding files, enumerating them,
+ * progress, Resume/Cancel/Complete with their file work, errors, ReplaceRemotePrefix and the
+ * reply of upload-reply jobs.
+ *
+ * Lock shape as in job.c. File-system work (checking a directory, renaming and deleting
+ * temporary files) is done outside the lock on copies of what was decided under it. */
+#include <stdlib.h>
+
+#include "file.h"
+#include "job.h"
+#include "objects.h"
+#include "owner.h"
+#include "core/job_state.h"
+
+void job_files_free(struct job *job)
+{
+    ULONG i;
+
+    for (i = 0; i < job->file_count; ++i) file_destroy(job->files[i]);
+    free(job->files);
+    free(job->error.protocol);
+    free(job->reply_data);
+}
+
+/* Upload jobs speak the BITS upload protocol, and byte ranges exist only over HTTP(S). */
+static BOOL is_http(enum remote_kind kind)
+{
+    return kind == REMOTE_HTTP || kind == REMOTE_HTTPS;
+}
+
+/* The directory of a full local path must exist, and the caller must be able to create files in
+ * it (E_ACCESSDENIED). The path itself must not name a directory. */
+static HRESULT check_local_directory(const WCHAR *local)
+{
+    const WCHAR *slash = wcsrchr(local, '\\');
+    WCHAR dir[MAX_PATH];
+    size_t len;
+    DWORD attributes;
+    HANDLE handle;
+
+    if (!slash || (len = (size_t)(slash - local) + 1) >= ARRAY_SIZE(dir)) return E_INVALIDARG;
+    memcpy(dir, local, len * sizeof(WCHAR));
+    dir[len] = 0;
+    attributes = GetFileAttributesW(dir);
+    if (attributes == INVALID_FILE_ATTRIBUTES || !(attributes & FILE_ATTRIBUTE_DIRECTORY))
+        return E_INVALIDARG;            /* the directory must exist (unconfirmed code) */
+    attributes = GetFileAttributesW(local);
+    if (attributes != INVALID_FILE_ATTRIBUTES && (attributes & FILE_ATTRIBUTE_DIRECTORY))
+        return E_INVALIDARG;
+
+    /* In process the caller's token is the thread's: opening for FILE_ADD_FILE asks the
+     * directory's ACL the question BITS asks for the job owner. */
+    handle = CreateFileW(dir, FILE_ADD_FILE, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+                         NULL, OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, NULL);
+    if (handle == INVALID_HANDLE_VALUE)
+        return GetLastError() == ERROR_ACCESS_DENIED ? E_ACCESSDENIED : E_INVALIDARG;
+    CloseHandle(handle);
+    return S_OK;
+}
+
+/* An upload's local file is its source: it must exist and be readable (unconfirmed codes: the
+ * open's own error). */
+static HRESULT check_upload_source(const WCHAR *local)
+{
+    HANDLE handle = CreateFileW(local, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+                                NULL, OPEN_EXISTING, 0, NULL);
+
+    if (handle == INVALID_HANDLE_VALUE) return hresult_from_last_error();
+    CloseHandle(handle);
+    return S_OK;
+}
+
+/* Everything about one file that needs no lock. */
+static HRESULT check_file(struct job *job, const WCHAR *remote, const WCHAR *local, BOOL ranges,
+                          enum remote_kind *kind)
+{
+    HRESULT hr;
+
+    if (!remote || !local) return E_INVALIDARG;
+    if (FAILED(validate_remote_name(remote, kind))) return E_INVALIDARG;
+    if ((job->type != BG_JOB_TYPE_DOWNLOAD || ranges) && !is_http(*kind)) return E_INVALIDARG;
+    if (FAILED(validate_local_name(local))) return E_INVALIDARG;
+    if (job->type == BG_JOB_TYPE_DOWNLOAD) return check_local_directory(local);
+    if (FAILED(hr = check_upload_source(local))) return hr;
+    return S_OK;
+}
+
+/* Requires: service lock. Appends the records, all or none. */
+static HRESULT add_records_locked(struct job *job, struct job_file **records, ULONG count,
+                                  const WCHAR *caller, BOOL admin)
+{
+    ULONG i;
+    HRESULT hr;
+
+    if (FAILED(hr = job_check_modifiable_locked(job))) return hr;
+    if (wcscmp(caller, job->owner) && !admin) return E_ACCESSDENIED;
+    if (job->type != BG_JOB_TYPE_DOWNLOAD && job->file_count + count > 1) return BG_E_TOO_MANY_FILES;
+    if (!admin && job->file_count + count > job->service->limits.files_per_job)
+        return BG_E_TOO_MANY_FILES_IN_JOB;
+    if (records[0]->range_count && job->dynamic_content) return BG_E_UNSUPPORTED_JOB_CONFIGURATION;
+    if (job->file_count + count > job->file_capacity)
+    {
+        ULONG capacity = max(max(job->file_capacity * 2, job->file_count + count), 1);
+        struct job_file **files = realloc(job->files, capacity * sizeof(*files));
+        if (!files) return E_OUTOFMEMORY;
+        job->files = files;
+        job->file_capacity = capacity;
+    }
+    for (i = 0; i < count; ++i)
+    {
+        struct job_file *file = records[i];
+        file->job = job;
+        if (job->high_performance)
+        {
+            /* High-performance downloads are written straight into the destination. */
+            free(file->temp_name);
+            file->temp_name = NULL;
+        }
+        job->files[job->file_count++] = file;
+    }
+    job_touch_locked(job);
+    return S_OK;
+}
+
+static HRESULT add_files(struct job *job, ULONG count, const BG_FILE_INFO *infos,
+                         const BG_FILE_RANGE *ranges, DWORD range_count)
+{
+    struct job_file **records;
+    struct owner_info caller;
+    enum remote_kind kind;
+    ULONG i;
+    HRESULT hr = S_OK;
+
+    if (!count) return S_OK;             /* nothing to add (unconfirmed) */
+    if (!infos) return E_INVALIDARG;
+    if (!(records = calloc(count, sizeof(*records)))) return E_OUTOFMEMORY;
+    for (i = 0; SUCCEEDED(hr) && i < count; ++i)
+    {
+        if (SUCCEEDED(hr = check_file(job, infos[i].RemoteName, infos[i].LocalName, range_count != 0, &kind)))
+            hr = file_create(infos[i].RemoteName, kind, infos[i].LocalName, job->type == BG_JOB_TYPE_DOWNLOAD,
+                             ranges, range_count, &records[i]);
+    }
+    if (SUCCEEDED(hr) && SUCCEEDED(hr = owner_get_caller(&caller)))
+    {
+        service_lock(job->service);
+        hr = add_records_locked(job, records, count, caller.sid, caller.admin);
+        service_unlock(job->service);
+        owner_free(&caller);
+    }
+    if (FAILED(hr))
+        for (i = 0; i < count; ++i) file_destroy(records[i]);
+    free(records);
+    return hr;
+}
+
+HRESULT WINAPI job_AddFileSet(IBackgroundCopyJob5 *iface, ULONG count, BG_FILE_INFO *files)
+{
+    struct job *job = impl_from_IBackgroundCopyJob5(iface);
+
+    TRACE("%p, %lu, %p.\n", iface, count, files);
+    return add_files(job, count, files, NULL, 0);
+}
+
+HRESULT WINAPI job_AddFile(IBackgroundCopyJob5 *iface, LPCWSTR remote, LPCWSTR local)
+{
+    struct job *job = impl_from_IBackgroundCopyJob5(iface);
+    BG_FILE_INFO info = { (WCHAR *)remote, (WCHAR *)local };
+
+    TRACE("%p, %s, %s.\n", iface, debugstr_w(remote), debugstr_w(local));
+    return add_files(job, 1, &info, NULL, 0);
+}
+
+HRESULT WINAPI job_AddFileWithRanges(IBackgroundCopyJob5 *iface, LPCWSTR remote, LPCWSTR local,
+                                     DWORD count, BG_FILE_RANGE *ranges)
+{
+    struct job *job = impl_from_IBackgroundCopyJob5(iface);
+    BG_FILE_INFO info = { (WCHAR *)remote, (WCHAR *)local };
+    enum remote_kind kind;
+    HRESULT hr;
+
+    TRACE("%p, %s, %s, %lu, %p.\n", iface, debugstr_w(remote), debugstr_w(local), count, ranges);
+    if (job->type != BG_JOB_TYPE_DOWNLOAD) return E_NOTIMPL;
+    /* Names first, as AddFile does; then the ranges. */
+    if (!remote || !local || FAILED(validate_remote_name(remote, &kind)) || !is_http(kind)
+        || FAILED(validate_local_name(local)))
+        return E_INVALIDARG;
+    if (FAILED(hr = validate_ranges(ranges, count))) return hr;
+    return add_files(job, 1, &info, ranges, count);
+}
+
+HRESULT WINAPI job_EnumFiles(IBackgroundCopyJob5 *iface, IEnumBackgroundCopyFiles **out)
+{
+    struct job *job = impl_from_IBackgroundCopyJob5(iface);
+    IBackgroundCopyFile **items = NULL;
+    ULONG count, i;
+
+    TRACE("%p, %p.\n", iface, out);
+    if (!out) return E_INVALIDARG;
+    *out = NULL;
+    service_lock(job->service);
+    count = job->file_count;
+    if (count && (items = malloc(count * sizeof(*items))))
+        for (i = 0; i < count; ++i)
+        {
+            items[i] = file_iface(job->files[i]);
+            IBackgroundCopyFile_AddRef(items[i]);     /* ours: a counter, no callout */
+        }
+    service_unlock(job->service);
+    if (count && !items) return E_OUTOFMEMORY;
+    return enum_files_create(items, count, out);
+}
+
+/* Requires: service lock. The reply file's default: beside the upload file, named after the
+ * job (BITS generates one at the first Resume; the name is our choice). */
+static HRESULT generate_reply_name_locked(struct job *job)
+{
+    const WCHAR *local = job->files[0]->local_name, *slash = wcsrchr(local, '\\');
+    size_t dir_len = (size_t)(slash - local) + 1;
+    const GUID *id = &job->entry.id;
+    WCHAR *name;
+
+    if (!(name = malloc((dir_len + 48) * sizeof(WCHAR)))) return E_OUTOFMEMORY;
+    memcpy(name, local, dir_len * sizeof(WCHAR));
+    swprintf(name + dir_len, 48, L"BITS-%08lX-%04X-%04X-%02X%02X-%02X%02X%02X%02X%02X%02X.reply",
+             (unsigned long)id->Data1, id->Data2, id->Data3, id->Data4[0], id->Data4[1], id->Data4[2],
+             id->Data4[3], id->Data4[4], id->Data4[5], id->Data4[6], id->Data4[7]);
+    job->reply_file_name = name;
+    return S_OK;
+}
+
+HRESULT WINAPI job_Resume(IBackgroundCopyJob5 *iface)
+{
+    struct job *job = impl_from_IBackgroundCopyJob5(iface);
+    BOOL pending = FALSE;
+    HRESULT hr;
+    ULONG i;
+
+    TRACE("%p.\n", iface);
+    service_lock(job->service);
+    if (FAILED(hr = job_check_modifiable_locked(job)))
+        ;
+    else if (!job->file_count)
+        hr = BG_E_EMPTY;                /* and the job stays SUSPENDED */
+    else if (job->type == BG_JOB_TYPE_UPLOAD_REPLY && !job->reply_file_name
+             && FAILED(hr = generate_reply_name_locked(job)))
+        ;
+    else
+    {
+        for (i = 0; i < job->file_count; ++i)
+            if (!job->files[i]->transferred) pending = TRUE;
+        switch (job->state)
+        {
+        case BG_JOB_STATE_SUSPENDED:
+        case BG_JOB_STATE_ERROR:
+        case BG_JOB_STATE_TRANSIENT_ERROR:
+            /* From an error this is "retry now", whatever the retry delay. */
+            job_state_transition(&job->state, BG_JOB_STATE_QUEUED);
+            break;
+        case BG_JOB_STATE_TRANSFERRED:
+            /* Files added since the transfer go back in the queue (unconfirmed). */
+            if (pending) job_state_transition(&job->state, BG_JOB_STATE_QUEUED);
+            break;
+        default:                        /* QUEUED, CONNECTING, TRANSFERRING: already going */
+            break;
+        }
+        job->resumed = TRUE;
+        job->download_time_used = 0;    /* Resume restarts the MaximumDownloadTime clock */
+        job_touch_locked(job);
+    }
+    service_unlock(job->service);
+    return hr;
+}
+
+static void free_names(WCHAR **names, ULONG count)
+{
+    while (count) free(names[--count]);
+    free(names);
+}
+
+/* Deletes the temporary files named in `names` (and frees them). A missing file is fine;
+ * any other failure is BG_S_UNABLE_TO_DELETE_FILES. */
+static HRESULT delete_temp_files(WCHAR **names, ULONG count)
+{
+    HRESULT hr = S_OK;
+    ULONG i;
+
+    for (i = 0; i < count; ++i)
+    {
+        if (!DeleteFileW(names[i]) && GetLastError() != ERROR_FILE_NOT_FOUND
+            && GetLastError() != ERROR_PATH_NOT_FOUND)
+        {
+            WARN("could not delete %s, error %lu.\n", debugstr_w(names[i]), GetLastError());
+            hr = BG_S_UNABLE_TO_DELETE_FILES;
+        }
+    }
+    free_names(names, count);
+    return hr;
+}
+
+/* Requires: service lock. Copies of the temporary names of the files that still have a
+ * temporary file of their own: every such file, or only the untransferred ones. */
+static HRESULT collect_temp_names_locked(struct job *job, BOOL include_transferred, WCHAR ***names, ULONG *count)
+{
+    ULONG i;
+
+    *count = 0;
+    if (!(*names = calloc(max(job->file_count, 1), sizeof(**names)))) return E_OUTOFMEMORY;
+    for (i = 0; i < job->file_count; ++i)
+    {
+        struct job_file *file = job->files[i];
+        if (!file->temp_name || file->completed || (!include_transferred && file->transferred)) continue;
+        if (!((*names)[*count] = _wcsdup(file->temp_name)))
+        {
+            free_names(*names, *count);
+            *names = NULL;
+            *count = 0;
+            return E_OUTOFMEMORY;
+        }
+        ++*count;
+    }
+    return S_OK;
+}
+
+HRESULT WINAPI job_Cancel(IBackgroundCopyJob5 *iface)
+{
+    struct job *job = impl_from_IBackgroundCopyJob5(iface);
+    WCHAR **names = NULL;
+    ULONG count = 0;
+    HRESULT hr;
+
+    TRACE("%p.\n", iface);
+    service_lock(job->service);
+    /* Every temporary file goes, transferred or not: only Complete makes files available. */
+    if (SUCCEEDED(hr = job_check_modifiable_locked(job))
+        && SUCCEEDED(hr = collect_temp_names_locked(job, TRUE, &names, &count)))
+        hr = job_finish_locked(job, BG_JOB_STATE_CANCELLED);
+    service_unlock(job->service);
+    if (FAILED(hr))
+    {
+        if (names) free_names(names, count);
+        return hr;
+    }
+    hr = delete_temp_files(names, count);
+    job_unhold(job);                    /* the queue's hold; never the last one here */
+    return hr;
+}
+
+struct rename_plan
+{
+    struct job_file *file;
+    WCHAR *from, *to;
+};
+
+HRESULT WINAPI job_Complete(IBackgroundCopyJob5 *iface)
+{
+    struct job *job = impl_from_IBackgroundCopyJob5(iface);
+    struct rename_plan *plan = NULL;
+    WCHAR **names = NULL;
+    ULONG count = 0, deletes = 0, done = 0, i;
+    BOOL partial = FALSE;
+    HRESULT hr, result = S_OK;
+
+    TRACE("%p.\n", iface);
+    service_lock(job->service);
+    if (FAILED(hr = job_check_modifiable_locked(job)))
+        ;
+    else if (job->type != BG_JOB_TYPE_DOWNLOAD)
+    {
+        /* Uploads complete only once transferred; the server has the file. */
+        if (job->state != BG_JOB_STATE_TRANSFERRED) hr = BG_E_INVALID_STATE;
+        else hr = job_finish_locked(job, BG_JOB_STATE_ACKNOWLEDGED);
+    }
+    else if (!(plan = calloc(max(job->file_count, 1), sizeof(*plan))))
+        hr = E_OUTOFMEMORY;
+    else if (SUCCEEDED(hr = collect_temp_names_locked(job, FALSE, &names, &deletes)))
+    {
+        /* Downloads: transferred files are renamed to their names outside the lock (the
+         * finishing flag keeps everyone else out meanwhile); unfinished ones are dropped. */
+        for (i = 0; SUCCEEDED(hr) && i < job->file_count; ++i)
+        {
+            struct job_file *file = job->files[i];
+            if (!file->transferred) partial = TRUE;
+            if (!file->transferred || file->completed || !file->temp_name) continue;
+            plan[count].file = file;
+            if (!(plan[count].from = _wcsdup(file->temp_name)) || !(plan[count].to = _wcsdup(file->local_name)))
+                hr = E_OUTOFMEMORY;
+            ++count;
+        }
+        if (SUCCEEDED(hr)) job->finishing = TRUE;
+    }
+    service_unlock(job->service);
+
+    if (job->type != BG_JOB_TYPE_DOWNLOAD || FAILED(hr))
+    {
+        if (SUCCEEDED(hr)) job_unhold(job);
+        goto done;
+    }
+
+    for (done = 0; done < count; ++done)
+        if (!MoveFileExW(plan[done].from, plan[done].to, MOVEFILE_REPLACE_EXISTING | MOVEFILE_COPY_ALLOWED))
+        {
+            hr = hresult_from_last_error();
+            WARN("could not rename %s to %s: %#lx.\n", debugstr_w(plan[done].from), debugstr_w(plan[done].to), hr);
+            break;
+        }
+
+    service_lock(job->service);
+    job->finishing = FALSE;
+    for (i = 0; i < done; ++i) plan[i].file->completed = TRUE;
+    if (SUCCEEDED(hr))
+    {
+        /* Files written in place need no rename. */
+        for (i = 0; i < job->file_count; ++i)
+            if (job->files[i]->transferred) job->files[i]->completed = TRUE;
+        hr = job_finish_locked(job, BG_JOB_STATE_ACKNOWLEDGED);
+    }
+    else
+        job_touch_locked(job);          /* it stays where it was; renamed files stay available */
+    service_unlock(job->service);
+
+    if (SUCCEEDED(hr))
+    {
+        result = delete_temp_files(names, deletes);
+        names = NULL;
+        job_unhold(job);
+        /* Both are success codes; the one about files left behind wins (unconfirmed). */
+        if (result == S_OK && partial) result = BG_S_PARTIAL_COMPLETE;
+        hr = result;
+    }
+
+done:
+    if (names) free_names(names, deletes);
+    for (i = 0; plan && i < count; ++i)
+    {
+        free(plan[i].from);
+        free(plan[i].to);
+    }
+    free(plan);
+    return hr;
+}
+
+HRESULT WINAPI job_GetProgress(IBackgroundCopyJob5 *iface, BG_JOB_PROGRESS *progress)
+{
+    struct job *job = impl_from_IBackgroundCopyJob5(iface);
+    ULONG i;
+
+    TRACE("%p, %p.\n", iface, progress);
+    if (!progress) return E_INVALIDARG;
+    memset(progress, 0, sizeof(*progress));
+    service_lock(job->service);
+    progress->FilesTotal = job->file_count;
+    for (i = 0; i < job->file_count; ++i)
+    {
+        const struct job_file *file = job->files[i];
+        if (file->transferred) ++progress->FilesTransferred;
+        progress->BytesTransferred += file->bytes_transferred;
+        /* BG_SIZE_UNKNOWN while the size of any file is unknown. */
+        if (file->bytes_total == BG_SIZE_UNKNOWN || progress->BytesTotal == BG_SIZE_UNKNOWN)
+            progress->BytesTotal = BG_SIZE_UNKNOWN;
+        else
+            progress->BytesTotal += file->bytes_total;
+    }
+    service_unlock(job->service);
+    return S_OK;
+}
+
+HRESULT WINAPI job_GetError(IBackgroundCopyJob5 *iface, IBackgroundCopyError **error)
+{
+    struct job *job = impl_from_IBackgroundCopyJob5(iface);
+    IBackgroundCopyFile *file = NULL;
+    BG_ERROR_CONTEXT context = 0;
+    WCHAR *protocol = NULL;
+    HRESULT hr = S_OK, code = S_OK;
+
+    TRACE("%p, %p.\n", iface, error);
+    if (!error) return E_INVALIDARG;
+    *error = NULL;
+    service_lock(job->service);
+    /* The error exists from the entry into ERROR / TRANSIENT_ERROR until the job transfers
+     * again; in every other state there is none. */
+    if ((job->state != BG_JOB_STATE_ERROR && job->state != BG_JOB_STATE_TRANSIENT_ERROR) || !job->error.set)
+        hr = BG_E_ERROR_INFORMATION_UNAVAILABLE;
+    else if (SUCCEEDED(hr = job_copy_string(job->error.protocol, &protocol)))
+    {
+        context = job->error.context;
+        code = job->error.code;
+        if (job->error.file)
+        {
+            file = file_iface(job->error.file);
+            IBackgroundCopyFile_AddRef(file);
+        }
+    }
+    service_unlock(job->service);
+    if (SUCCEEDED(hr)) hr = copy_error_create(context, code, file, protocol, error);
+    if (file) IBackgroundCopyFile_Release(file);
+    free(protocol);
+    return hr;
+}
+
+HRESULT WINAPI job_ReplaceRemotePrefix(IBackgroundCopyJob5 *iface, LPCWSTR old_prefix, LPCWSTR new_prefix)
+{
+    struct job *job = impl_from_IBackgroundCopyJob5(iface);
+    WCHAR **names = NULL;
+    enum remote_kind *kinds = NULL;
+    size_t old_len, new_len;
+    ULONG i, matched = 0;
+    HRESULT hr;
+
+    TRACE("%p, %s, %s.\n", iface, debugstr_w(old_prefix), debugstr_w(new_prefix));
+    if (job->type != BG_JOB_TYPE_DOWNLOAD) return E_NOTIMPL;
+    if (FAILED(hr = validate_remote_prefixes(old_prefix, new_prefix))) return hr;
+    old_len = wcslen(old_prefix);
+    new_len = wcslen(new_prefix);
+
+    service_lock(job->service);
+    if (FAILED(hr = job_check_modifiable_locked(job)))
+        goto unlock;
+    hr = E_OUTOFMEMORY;
+    if (job->file_count && (!(names = calloc(job->file_count, sizeof(*names)))
+                            || !(kinds = calloc(job->file_count, sizeof(*kinds)))))
+        goto unlock;
+    /* Every rewritten name is built and checked first: all files change, or none. */
+    hr = S_OK;
+    for (i = 0; SUCCEEDED(hr) && i < job->file_count; ++i)
+    {
+        const struct job_file *file = job->files[i];
+        size_t rest;
+
+        if (wcsncmp(file->remote_name, old_prefix, old_len)) continue;      /* case-sensitive */
+        rest = wcslen(file->remote_name + old_len);
+        if (!(names[i] = malloc((new_len + rest + 1) * sizeof(WCHAR)))) { hr = E_OUTOFMEMORY; break; }
+        memcpy(names[i], new_prefix, new_len * sizeof(WCHAR));
+        memcpy(names[i] + new_len, file->remote_name + old_len, (rest + 1) * sizeof(WCHAR));
+        if (FAILED(validate_remote_name(names[i], &kinds[i]))
+            || (file->range_count && !is_http(kinds[i])))
+            hr = E_INVALIDARG;
+        ++matched;
+    }
+    if (SUCCEEDED(hr) && matched)
+    {
+        for (i = 0; i < job->file_count; ++i)
+        {
+            struct job_file *file = job->files[i];
+            WCHAR *old;
+            if (!names[i]) continue;
+            old = file->remote_name;
+            file->remote_name = names[i];
+            file->kind = kinds[i];
+            file->no_range_support = FALSE;
+            names[i] = old;
+        }
+        job_touch_locked(job);
+    }
+    else if (SUCCEEDED(hr))
+        hr = S_FALSE;                   /* nothing matched */
+unlock:
+    service_unlock(job->service);
+    for (i = 0; names && i < job->file_count; ++i) free(names[i]);
+    free(names);
+    free(kinds);
+    return hr;
+}
+
+HRESULT WINAPI job_SetReplyFileName(IBackgroundCopyJob5 *iface, LPCWSTR name)
+{
+    struct job *job = impl_from_IBackgroundCopyJob5(iface);
+    WCHAR *copy = NULL;
+    HRESULT hr;
+
+    TRACE("%p, %s.\n", iface, debugstr_w(name));
+    /* Only upload-reply jobs have a reply (unconfirmed for the others, like the other reply
+     * methods). */
+    if (job->type != BG_JOB_TYPE_UPLOAD_REPLY) return E_NOTIMPL;
+    /* NULL or L"": back to a name BITS generates. */
+    if (name && *name)
+    {
+        if (FAILED(validate_local_name(name))) return E_INVALIDARG;
+        if (FAILED(hr = check_local_directory(name))) return hr;
+        if (FAILED(hr = job_copy_string(name, &copy))) return hr;
+    }
+
+    service_lock(job->service);
+    if (SUCCEEDED(hr = job_check_modifiable_locked(job)))
+    {
+        if (job->reply_bytes_total != BG_SIZE_UNKNOWN)
+            hr = BG_E_INVALID_STATE;    /* the reply download has begun */
+        else
+        {
+            WCHAR *old = job->reply_file_name;
+            job->reply_file_name = copy;
+            copy = old;
+            job_touch_locked(job);
+        }
+    }
+    service_unlock(job->service);
+    free(copy);
+    return hr;
+}
+
+HRESULT WINAPI job_GetReplyData(IBackgroundCopyJob5 *iface, byte **buffer, UINT64 *length)
+{
+    struct job *job = impl_from_IBackgroundCopyJob5(iface);
+    HRESULT hr = S_OK;
+
+    TRACE("%p, %p, %p.\n", iface, buffer, length);
+    if (job->type != BG_JOB_TYPE_UPLOAD_REPLY) return E_NOTIMPL;
+    if (!buffer || !length) return E_INVALIDARG;
+    *buffer = NULL;
+    *length = 0;
+    service_lock(job->service);
+    /* The reply is there once the job is TRANSFERRED, and stays readable after Complete
+     * (unconfirmed: the page says both). */
+    if (job->state != BG_JOB_STATE_TRANSFERRED && job->state != BG_JOB_STATE_ACKNOWLEDGED)
+        hr = BG_E_INVALID_STATE;
+    else if (job->reply_size > MAX_REPLY_DATA)
+    {
+        *length = job->reply_size;
+        hr = BG_E_TOO_LARGE;
+    }
+    else if (job->reply_size)
+    {
+        /* Our allocator, at most 1 MiB: no callout. */
+        if (!(*buffer = CoTaskMemAlloc(job->reply_size))) hr = E_OUTOFMEMORY;
+        else
+        {
+            memcpy(*buffer, job->reply_data, job->reply_size);
+            *length = job->reply_size;
+        }
+    }
+    /* No reply from the server: S_OK with NULL. */
+    service_unlock(job->service);
+    return hr;
+}
+
+HRESULT WINAPI job_GetReplyProgress(IBackgroundCopyJob5 *iface, BG_JOB_REPLY_PROGRESS *progress)
+{
+    struct job *job = impl_from_IBackgroundCopyJob5(iface);
+
+    TRACE("%p, %p.\n", iface, progress);
+    if (job->type != BG_JOB_TYPE_UPLOAD_REPLY) return E_NOTIMPL;
+    if (!progress) return E_INVALIDARG;
+    service_lock(job->service);
+    progress->BytesTotal = job->reply_bytes_total;
+    progress->BytesTransferred = job->reply_bytes_transferred;
+    service_unlock(job->service);
+    return S_OK;
+}
