@@ -13,7 +13,8 @@
 struct stats
 {
     double median_us, p99_us, mean_us, max_us;
-    double batch_mean_us;         /* total / calls over batches of back-to-back calls; 0 = none */
+    double batch_mean_us;         /* median over batches of back-to-back calls of (batch time / calls);
+                                   * finer than one tick; 0 = not measured */
     size_t count;
 };
 
@@ -32,5 +33,7 @@ void bench_stats(LONGLONG *ticks, size_t count, struct stats *out);
 
 /* profile.c: the pieces of openbits' CreateJob timed one by one, in this process. */
 void profile_create_job(IBackgroundCopyManager *manager, size_t iterations);
+/* profile.c: a random read through a table of `count` job-sized blocks, for comparison with GetJob. */
+void profile_cold_reads(size_t count, size_t iterations);
 
 #endif

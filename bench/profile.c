@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "bench.h"
+#include "file.h"
 #include "job.h"
 #include "owner.h"
 
@@ -94,8 +95,8 @@ void profile_create_job(IBackgroundCopyManager *manager, size_t iterations)
 
     if (!samples || !objects) goto out;
 
-    printf("\nWhere CreateJob's time goes (openbits, in process; sizeof(struct job) = %zu bytes):\n\n",
-           sizeof(struct job));
+    printf("\nWhere CreateJob's time goes (openbits, in process; sizeof(struct job) = %zu bytes, "
+           "sizeof(struct job_file) = %zu bytes):\n\n", sizeof(struct job), sizeof(struct job_file));
     printf("| Step of job_create | median (us) | p99 (us) |\n|---|---:|---:|\n");
     for (step = 0; step < STEP_COUNT; ++step)
     {
@@ -133,4 +134,47 @@ void profile_create_job(IBackgroundCopyManager *manager, size_t iterations)
 out:
     free(objects);
     free(samples);
+}
+
+/* What a lookup costs when its memory is cold: `count` blocks of sizeof(struct job) from malloc,
+ * an array of pointers to them (as the queue's buckets point to jobs), and a read of one field of
+ * a block chosen at random through that array, timed alone. GetJob of a random job does at least
+ * this much (bucket, entry, then AddRef's interlocked write to the same job). */
+void profile_cold_reads(size_t count, size_t iterations)
+{
+    LONGLONG *samples = malloc(iterations * sizeof(*samples)), start;
+    volatile LONG **blocks = calloc(count, sizeof(*blocks));
+    unsigned long long state = 0x2545f4914f6cdd1dull;
+    size_t *indexes = calloc(iterations, sizeof(*indexes)), i;
+    struct stats stats;
+    LONG sum = 0;
+
+    if (!samples || !blocks || !indexes) goto out;
+    for (i = 0; i < count; ++i)
+        if (!(blocks[i] = calloc(1, sizeof(struct job)))) goto out;
+    for (i = 0; i < iterations; ++i)
+    {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        indexes[i] = (size_t)(state % count);
+    }
+    for (i = 0; i < iterations; ++i)
+    {
+        start = bench_now();
+        sum += *blocks[indexes[i]];
+        samples[i] = bench_now() - start;
+    }
+    bench_stats(samples, iterations, &stats);
+    printf("  cold-memory baseline: a read through a random pointer of %zu to %zu-byte blocks: median %.2f us, "
+           "p99 %.2f us (%zu reads)\n", count, sizeof(struct job), stats.median_us, stats.p99_us, iterations);
+    fflush(stdout);
+
+out:
+    if (blocks)
+        for (i = 0; i < count; ++i) free((void *)blocks[i]);
+    free(blocks);
+    free(indexes);
+    free(samples);
+    (void)sum;
 }
