@@ -59,18 +59,18 @@ HRESULT file_create(const WCHAR *remote, enum remote_kind kind, const WCHAR *loc
     *out = NULL;
     if (!(file = calloc(1, sizeof(*file)))) return E_OUTOFMEMORY;
     file->IBackgroundCopyFile6_iface.lpVtbl = &file_vtbl;
-    file->kind = kind;
-    file->bytes_total = BG_SIZE_UNKNOWN;
-    range_list_init(&file->requested);
-    range_list_init(&file->filled);
-    if (!(file->remote_name = _wcsdup(remote)) || !(file->local_name = _wcsdup(local))) goto fail;
-    if (use_temp && FAILED(hr = make_temp_name(local, &file->temp_name))) goto fail;
+    file->xfer.kind = kind;
+    file->xfer.bytes_total = BG_SIZE_UNKNOWN;
+    range_list_init(&file->xfer.requested);
+    range_list_init(&file->xfer.filled);
+    if (!(file->xfer.remote_name = _wcsdup(remote)) || !(file->xfer.local_name = _wcsdup(local))) goto fail;
+    if (use_temp && FAILED(hr = make_temp_name(local, &file->xfer.temp_name))) goto fail;
     if (range_count)
     {
         hr = E_OUTOFMEMORY;
-        if (!(file->ranges = malloc(range_count * sizeof(*ranges)))) goto fail;
-        memcpy(file->ranges, ranges, range_count * sizeof(*ranges));
-        file->range_count = range_count;
+        if (!(file->xfer.ranges = malloc(range_count * sizeof(*ranges)))) goto fail;
+        memcpy(file->xfer.ranges, ranges, range_count * sizeof(*ranges));
+        file->xfer.range_count = range_count;
     }
     *out = file;
     return S_OK;
@@ -84,13 +84,13 @@ void file_destroy(struct job_file *file)
 {
     if (!file) return;
     if (file->marshal) IUnknown_Release(file->marshal);
-    free(file->remote_name);
-    free(file->local_name);
-    free(file->temp_name);
-    free(file->ranges);
-    free(file->response_headers);
-    range_list_clear(&file->requested);
-    range_list_clear(&file->filled);
+    free(file->xfer.remote_name);
+    free(file->xfer.local_name);
+    free(file->xfer.temp_name);
+    free(file->xfer.ranges);
+    free(file->xfer.response_headers);
+    range_list_clear(&file->xfer.requested);
+    range_list_clear(&file->xfer.filled);
     free(file);
 }
 
@@ -132,7 +132,7 @@ static HRESULT WINAPI file_GetRemoteName(IBackgroundCopyFile6 *iface, LPWSTR *na
     struct job_file *file = impl_from_IBackgroundCopyFile6(iface);
 
     TRACE("%p, %p.\n", iface, name);
-    return file_get_string(file, &file->remote_name, name);
+    return file_get_string(file, &file->xfer.remote_name, name);
 }
 
 static HRESULT WINAPI file_GetLocalName(IBackgroundCopyFile6 *iface, LPWSTR *name)
@@ -140,7 +140,7 @@ static HRESULT WINAPI file_GetLocalName(IBackgroundCopyFile6 *iface, LPWSTR *nam
     struct job_file *file = impl_from_IBackgroundCopyFile6(iface);
 
     TRACE("%p, %p.\n", iface, name);
-    return file_get_string(file, &file->local_name, name);
+    return file_get_string(file, &file->xfer.local_name, name);
 }
 
 static HRESULT WINAPI file_GetProgress(IBackgroundCopyFile6 *iface, BG_FILE_PROGRESS *progress)
@@ -151,11 +151,11 @@ static HRESULT WINAPI file_GetProgress(IBackgroundCopyFile6 *iface, BG_FILE_PROG
     TRACE("%p, %p.\n", iface, progress);
     if (!progress) return E_INVALIDARG;
     service_lock(job->service);
-    progress->BytesTotal = file->bytes_total;
-    progress->BytesTransferred = file->bytes_transferred;
+    progress->BytesTotal = file->xfer.bytes_total;
+    progress->BytesTransferred = file->xfer.bytes_transferred;
     /* A download is complete once Complete made it available to the user; an upload once
      * the server has it. */
-    progress->Completed = job->type == BG_JOB_TYPE_DOWNLOAD ? file->completed : file->transferred;
+    progress->Completed = job->xfer.type == BG_JOB_TYPE_DOWNLOAD ? file->xfer.completed : file->xfer.transferred;
     service_unlock(job->service);
     return S_OK;
 }
@@ -163,17 +163,17 @@ static HRESULT WINAPI file_GetProgress(IBackgroundCopyFile6 *iface, BG_FILE_PROG
 static HRESULT WINAPI file_GetFileRanges(IBackgroundCopyFile6 *iface, DWORD *count, BG_FILE_RANGE **ranges)
 {
     struct job_file *file = impl_from_IBackgroundCopyFile6(iface);
-    size_t size = file->range_count * sizeof(**ranges);
+    size_t size = file->xfer.range_count * sizeof(**ranges);
 
     TRACE("%p, %p, %p.\n", iface, count, ranges);
     if (!count || !ranges) return E_INVALIDARG;
     *count = 0;
     *ranges = NULL;
     /* The ranges are immutable: no lock needed. */
-    if (!file->range_count) return S_FALSE;
+    if (!file->xfer.range_count) return S_FALSE;
     if (!(*ranges = CoTaskMemAlloc(size))) return E_OUTOFMEMORY;
-    memcpy(*ranges, file->ranges, size);
-    *count = file->range_count;
+    memcpy(*ranges, file->xfer.ranges, size);
+    *count = file->xfer.range_count;
     return S_OK;
 }
 
@@ -192,19 +192,19 @@ static HRESULT WINAPI file_SetRemoteName(IBackgroundCopyFile6 *iface, LPCWSTR na
     HRESULT hr;
 
     TRACE("%p, %s.\n", iface, debugstr_w(name));
-    if (job->type != BG_JOB_TYPE_DOWNLOAD) return E_NOTIMPL;
+    if (job->xfer.type != BG_JOB_TYPE_DOWNLOAD) return E_NOTIMPL;
     if (FAILED(validate_remote_name(name, &kind))) return E_INVALIDARG;
-    if (file->range_count && !kind_allows_ranges(kind)) return E_INVALIDARG;
+    if (file->xfer.range_count && !kind_allows_ranges(kind)) return E_INVALIDARG;
     if (FAILED(hr = job_copy_string(name, &copy))) return hr;
 
     service_lock(job->service);
     if (SUCCEEDED(hr = job_check_modifiable_locked(job)))
     {
-        WCHAR *old = file->remote_name;
-        file->remote_name = copy;
-        file->kind = kind;
+        WCHAR *old = file->xfer.remote_name;
+        file->xfer.remote_name = copy;
+        file->xfer.kind = kind;
         /* A new server may support ranges where the old one did not. */
-        file->no_range_support = FALSE;
+        file->xfer.no_range_support = FALSE;
         copy = old;
         job_touch_locked(job);
     }
@@ -219,7 +219,7 @@ static HRESULT WINAPI file_GetTemporaryName(IBackgroundCopyFile6 *iface, LPWSTR 
 
     TRACE("%p, %p.\n", iface, name);
     /* Uploads and high-performance downloads use the local file itself. */
-    return job_get_string(file->job, &file->temp_name, file->local_name, name);
+    return job_get_string(file->job, &file->xfer.temp_name, file->xfer.local_name, name);
 }
 
 static HRESULT WINAPI file_SetValidationState(IBackgroundCopyFile6 *iface, BOOL state)
@@ -232,19 +232,19 @@ static HRESULT WINAPI file_SetValidationState(IBackgroundCopyFile6 *iface, BOOL 
     service_lock(job->service);
     if (FAILED(hr = job_check_modifiable_locked(job)))
         ;
-    else if (!file->transferred)
+    else if (!file->xfer.transferred)
         hr = E_PENDING;             /* only a finished file can be judged */
     else
     {
-        file->validation_state = !!state;
+        file->xfer.validation_state = !!state;
         if (!state)
         {
             /* Origin content judged bad: the file starts over, the job stops in ERROR. */
-            file->bytes_transferred = 0;
-            file->transferred = FALSE;
-            range_list_clear(&file->filled);
+            file->xfer.bytes_transferred = 0;
+            file->xfer.transferred = FALSE;
+            range_list_clear(&file->xfer.filled);
             job_set_error_locked(job, BG_JOB_STATE_ERROR, BG_ERROR_CONTEXT_REMOTE_FILE,
-                                 BG_E_VALIDATION_FAILED, file, NULL);
+                                 BG_E_VALIDATION_FAILED, &file->xfer, NULL);
         }
         job_touch_locked(job);
     }
@@ -259,7 +259,7 @@ static HRESULT WINAPI file_GetValidationState(IBackgroundCopyFile6 *iface, BOOL 
     TRACE("%p, %p.\n", iface, state);
     if (!state) return E_INVALIDARG;
     service_lock(file->job->service);
-    *state = file->validation_state;
+    *state = file->xfer.validation_state;
     service_unlock(file->job->service);
     return S_OK;
 }
@@ -279,7 +279,7 @@ static HRESULT WINAPI file_GetPeerDownloadStats(IBackgroundCopyFile6 *iface, PUI
     TRACE("%p, %p, %p.\n", iface, origin, peers);
     if (!origin || !peers) return E_INVALIDARG;
     service_lock(file->job->service);
-    *origin = file->bytes_transferred;
+    *origin = file->xfer.bytes_transferred;
     service_unlock(file->job->service);
     *peers = 0;
     return S_OK;
@@ -307,7 +307,7 @@ static HRESULT WINAPI file_GetProperty(IBackgroundCopyFile6 *iface, BITS_FILE_PR
     if (id != BITS_FILE_PROPERTY_ID_HTTP_RESPONSE_HEADERS) return BG_E_UNKNOWN_PROPERTY_ID;
     /* Before any response: L"", which clients print without a NULL check (unconfirmed). */
     service_lock(file->job->service);
-    hr = job_copy_string(file->response_headers ? file->response_headers : L"", &headers);
+    hr = job_copy_string(file->xfer.response_headers ? file->xfer.response_headers : L"", &headers);
     service_unlock(file->job->service);
     if (FAILED(hr)) return hr;
     hr = return_string(headers, &value->String);
@@ -321,8 +321,8 @@ static HRESULT check_on_demand_locked(struct job_file *file)
 {
     struct job *job = file->job;
 
-    if (job->type != BG_JOB_TYPE_DOWNLOAD || !job->on_demand || job->dynamic_content
-        || !kind_allows_ranges(file->kind) || file->range_count || file->no_range_support)
+    if (job->xfer.type != BG_JOB_TYPE_DOWNLOAD || !job->xfer.on_demand || job->xfer.dynamic_content
+        || !kind_allows_ranges(file->xfer.kind) || file->xfer.range_count || file->xfer.no_range_support)
         return BG_E_RANDOM_ACCESS_NOT_SUPPORTED;
     return S_OK;
 }
@@ -337,10 +337,10 @@ static HRESULT WINAPI file_UpdateDownloadPosition(IBackgroundCopyFile6 *iface, U
     service_lock(job->service);
     if (SUCCEEDED(hr = job_check_modifiable_locked(job)) && SUCCEEDED(hr = check_on_demand_locked(file)))
     {
-        if (file->bytes_total != BG_SIZE_UNKNOWN && offset >= file->bytes_total)
+        if (file->xfer.bytes_total != BG_SIZE_UNKNOWN && offset >= file->xfer.bytes_total)
             hr = BG_E_INVALID_RANGE;
         else
-            file->download_position = offset;
+            file->xfer.download_position = offset;
     }
     service_unlock(job->service);
     return hr;
@@ -357,28 +357,27 @@ static HRESULT WINAPI file_RequestFileRanges(IBackgroundCopyFile6 *iface, DWORD 
     TRACE("%p, %lu, %p.\n", iface, count, ranges);
     if (!count || !ranges) return E_INVALIDARG;
     for (i = 0; i < count; ++i)
-    {
         if (!ranges[i].Length) return E_INVALIDARG;
-        if (ranges[i].InitialOffset == BG_LENGTH_TO_EOF) return BG_E_INVALID_RANGE;
-        if (ranges[i].Length != BG_LENGTH_TO_EOF && ranges[i].Length > BG_LENGTH_TO_EOF - ranges[i].InitialOffset)
-            return BG_E_INVALID_RANGE;
-    }
 
     range_list_init(&merged);
     service_lock(job->service);
     if (SUCCEEDED(hr = job_check_modifiable_locked(job)) && SUCCEEDED(hr = check_on_demand_locked(file)))
     {
-        UINT64 size = file->bytes_total;
+        UINT64 size = file->xfer.bytes_total;
 
         /* Requests may overlap earlier ones; they are merged into one set (all or nothing). */
-        for (i = 0; SUCCEEDED(hr) && i < file->requested.count; ++i)
+        for (i = 0; SUCCEEDED(hr) && i < file->xfer.requested.count; ++i)
         {
-            const struct range *r = &file->requested.items[i];
+            const struct range *r = &file->xfer.requested.items[i];
             hr = range_list_add(&merged, r->start, r->end == RANGE_END_OF_FILE ? BG_LENGTH_TO_EOF : r->end - r->start);
         }
+        /* The ranges themselves are judged last (docs/conformance.md, File6 argument order). */
         for (i = 0; SUCCEEDED(hr) && i < count; ++i)
         {
-            if (size != BG_SIZE_UNKNOWN && (ranges[i].InitialOffset >= size
+            if (ranges[i].InitialOffset == BG_LENGTH_TO_EOF
+                || (ranges[i].Length != BG_LENGTH_TO_EOF && ranges[i].Length > BG_LENGTH_TO_EOF - ranges[i].InitialOffset))
+                hr = BG_E_INVALID_RANGE;
+            else if (size != BG_SIZE_UNKNOWN && (ranges[i].InitialOffset >= size
                 || (ranges[i].Length != BG_LENGTH_TO_EOF && ranges[i].Length > size - ranges[i].InitialOffset)))
                 hr = BG_E_INVALID_RANGE;
             else
@@ -386,9 +385,9 @@ static HRESULT WINAPI file_RequestFileRanges(IBackgroundCopyFile6 *iface, DWORD 
         }
         if (SUCCEEDED(hr))
         {
-            struct range_list old = file->requested;
+            struct range_list old = file->xfer.requested;
             if (size != BG_SIZE_UNKNOWN) range_list_clip(&merged, size);
-            file->requested = merged;
+            file->xfer.requested = merged;
             merged = old;
             job_touch_locked(job);
         }
@@ -409,15 +408,15 @@ static HRESULT WINAPI file_GetFilledFileRanges(IBackgroundCopyFile6 *iface, DWOR
     *count = 0;
     *ranges = NULL;
     service_lock(job->service);
-    if (SUCCEEDED(hr = check_on_demand_locked(file)) && file->filled.count)
+    if (SUCCEEDED(hr = check_on_demand_locked(file)) && file->xfer.filled.count)
     {
         /* Memory of our own allocator, no callout: fine under the lock. */
-        if (!(*ranges = CoTaskMemAlloc(file->filled.count * sizeof(**ranges))))
+        if (!(*ranges = CoTaskMemAlloc(file->xfer.filled.count * sizeof(**ranges))))
             hr = E_OUTOFMEMORY;
         else
         {
-            range_list_export(&file->filled, *ranges);
-            *count = file->filled.count;
+            range_list_export(&file->xfer.filled, *ranges);
+            *count = file->xfer.filled.count;
         }
     }
     service_unlock(job->service);

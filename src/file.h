@@ -9,8 +9,7 @@
 #define OPENBITS_FILE_H
 
 #include "common.h"
-#include "core/ranges.h"
-#include "core/validate.h"
+#include "core/engine.h"
 
 struct job;
 
@@ -20,26 +19,14 @@ struct job_file
     IUnknown *marshal;                    /* aggregated free-threaded marshaler, made by qi_lookup */
     LONG refcount;                        /* COM references; while > 0 the file holds its job */
     struct job *job;                      /* the owner; set once the file is in the job */
-    WCHAR *local_name;                    /* immutable */
-    BG_FILE_RANGE *ranges;                /* AddFileWithRanges' ranges in the caller's order; immutable */
-    DWORD range_count;
-
-    /* Everything below: [service lock] */
-    WCHAR *remote_name;
-    enum remote_kind kind;                /* of remote_name */
-    WCHAR *temp_name;                     /* where the download is written; NULL: in place, the
-                                           * local name (uploads, high-performance jobs) */
-    UINT64 bytes_total;                   /* BG_SIZE_UNKNOWN until known */
-    UINT64 bytes_transferred;
-    BOOL transferred;                     /* every byte is in temp_name (upload: on the server) */
-    BOOL completed;                       /* available to the user: renamed by Complete (download) */
-    BOOL validation_state;                /* File3 SetValidationState */
-    BOOL no_range_support;                /* the server answered without ranges (engine) */
-    WCHAR *response_headers;              /* last HTTP response's header block, NULL before one */
-    UINT64 download_position;             /* File6 UpdateDownloadPosition */
-    struct range_list requested;          /* File6 RequestFileRanges */
-    struct range_list filled;             /* bytes present in temp_name (on-demand jobs) */
+    struct engine_file xfer;              /* names, progress, ranges: [service lock], except
+                                           * local_name and ranges, which never change */
 };
+
+static inline struct job_file *file_from_engine(struct engine_file *file)
+{
+    return CONTAINING_RECORD(file, struct job_file, xfer);
+}
 
 static inline struct job_file *impl_from_IBackgroundCopyFile6(IBackgroundCopyFile6 *iface)
 {

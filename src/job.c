@@ -137,29 +137,26 @@ IBackgroundCopyJob *job_from_entry_locked(struct queue_entry *entry)
 
 void job_touch_locked(struct job *job)
 {
-    GetSystemTimeAsFileTime(&job->modification_time);
+    GetSystemTimeAsFileTime(&job->xfer.modification_time);
 }
 
 /* Requires: service lock. BG_E_INVALID_STATE for a job in a final state, or one that Complete
  * is finishing (a racing caller would find it ACKNOWLEDGED a moment later). */
 HRESULT job_check_modifiable_locked(struct job *job)
 {
-    return job_state_is_final(job->state) || job->finishing ? BG_E_INVALID_STATE : S_OK;
+    return job_state_is_final(job->xfer.state) || job->finishing ? BG_E_INVALID_STATE : S_OK;
 }
 
 void job_set_error_locked(struct job *job, BG_JOB_STATE state, BG_ERROR_CONTEXT context, HRESULT code,
-                          struct job_file *file, const WCHAR *protocol)
+                          struct engine_file *file, const WCHAR *protocol)
 {
-    WCHAR *copy = protocol ? _wcsdup(protocol) : NULL;    /* our allocator: no callout */
-
-    if (job->state != state && FAILED(job_state_transition(&job->state, state)))
-        WARN("%p: no transition from state %d to %d.\n", job, job->state, state);
-    free(job->error.protocol);
-    job->error.set = TRUE;
-    job->error.context = context;
-    job->error.code = code;
-    job->error.file = file;
-    job->error.protocol = copy;
+    if (job->xfer.state != state && FAILED(job_state_transition(&job->xfer.state, state)))
+        WARN("%p: no transition from state %d to %d.\n", job, job->xfer.state, state);
+    job->xfer.error.set = TRUE;
+    job->xfer.error.context = context;
+    job->xfer.error.code = code;
+    job->xfer.error.file = file;
+    job->xfer.error.protocol = protocol;
     job_touch_locked(job);
 }
 
@@ -167,7 +164,7 @@ HRESULT job_finish_locked(struct job *job, BG_JOB_STATE final)
 {
     HRESULT hr;
 
-    if (FAILED(hr = job_state_transition(&job->state, final))) return hr;
+    if (FAILED(hr = job_state_transition(&job->xfer.state, final))) return hr;
     queue_remove(&job->service->jobs, &job->entry);
     job_touch_locked(job);
     return S_OK;
@@ -239,9 +236,9 @@ static HRESULT WINAPI job_Suspend(IBackgroundCopyJob5 *iface)
 
     TRACE("%p.\n", iface);
     service_lock(job->service);
-    if (SUCCEEDED(hr = job_check_modifiable_locked(job)) && job->state != BG_JOB_STATE_SUSPENDED)
+    if (SUCCEEDED(hr = job_check_modifiable_locked(job)) && job->xfer.state != BG_JOB_STATE_SUSPENDED)
     {
-        job_state_transition(&job->state, BG_JOB_STATE_SUSPENDED);
+        job_state_transition(&job->xfer.state, BG_JOB_STATE_SUSPENDED);
         job_touch_locked(job);
     }
     service_unlock(job->service);
@@ -264,7 +261,7 @@ static HRESULT WINAPI job_GetType(IBackgroundCopyJob5 *iface, BG_JOB_TYPE *type)
 
     TRACE("%p, %p.\n", iface, type);
     if (!type) return E_INVALIDARG;
-    *type = job->type;
+    *type = job->xfer.type;
     return S_OK;
 }
 
@@ -276,8 +273,8 @@ static HRESULT WINAPI job_GetTimes(IBackgroundCopyJob5 *iface, BG_JOB_TIMES *tim
     if (!times) return E_INVALIDARG;
     service_lock(job->service);
     times->CreationTime = job->creation_time;
-    times->ModificationTime = job->modification_time;
-    times->TransferCompletionTime = job->completion_time;
+    times->ModificationTime = job->xfer.modification_time;
+    times->TransferCompletionTime = job->xfer.completion_time;
     service_unlock(job->service);
     return S_OK;
 }
@@ -289,7 +286,7 @@ static HRESULT WINAPI job_GetState(IBackgroundCopyJob5 *iface, BG_JOB_STATE *sta
     TRACE("%p, %p.\n", iface, state);
     if (!state) return E_INVALIDARG;
     service_lock(job->service);
-    *state = job->state;
+    *state = job->xfer.state;
     service_unlock(job->service);
     return S_OK;
 }
@@ -366,7 +363,7 @@ static HRESULT WINAPI job_SetPriority(IBackgroundCopyJob5 *iface, BG_JOB_PRIORIT
             hr = BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD;
         else
         {
-            job->priority = priority;
+            job->xfer.priority = priority;
             job_touch_locked(job);
         }
     }
@@ -381,7 +378,7 @@ static HRESULT WINAPI job_GetPriority(IBackgroundCopyJob5 *iface, BG_JOB_PRIORIT
     TRACE("%p, %p.\n", iface, priority);
     if (!priority) return E_INVALIDARG;
     service_lock(job->service);
-    *priority = job->priority;
+    *priority = job->xfer.priority;
     service_unlock(job->service);
     return S_OK;
 }
@@ -447,7 +444,7 @@ static HRESULT WINAPI job_SetMinimumRetryDelay(IBackgroundCopyJob5 *iface, ULONG
 
     TRACE("%p, %lu.\n", iface, seconds);
     /* Values below the floor are raised to it silently (BITS-SPEC.md §4). */
-    return job_set_ulong(job, &job->retry_delay, max(seconds, MIN_RETRY_DELAY));
+    return job_set_ulong(job, &job->xfer.retry_delay, max(seconds, MIN_RETRY_DELAY));
 }
 
 static HRESULT WINAPI job_GetMinimumRetryDelay(IBackgroundCopyJob5 *iface, ULONG *seconds)
@@ -455,7 +452,7 @@ static HRESULT WINAPI job_GetMinimumRetryDelay(IBackgroundCopyJob5 *iface, ULONG
     struct job *job = impl_from_IBackgroundCopyJob5(iface);
 
     TRACE("%p, %p.\n", iface, seconds);
-    return job_get_ulong(job, &job->retry_delay, seconds);
+    return job_get_ulong(job, &job->xfer.retry_delay, seconds);
 }
 
 static HRESULT WINAPI job_SetNoProgressTimeout(IBackgroundCopyJob5 *iface, ULONG seconds)
@@ -463,7 +460,7 @@ static HRESULT WINAPI job_SetNoProgressTimeout(IBackgroundCopyJob5 *iface, ULONG
     struct job *job = impl_from_IBackgroundCopyJob5(iface);
 
     TRACE("%p, %lu.\n", iface, seconds);
-    return job_set_ulong(job, &job->no_progress_timeout, seconds);
+    return job_set_ulong(job, &job->xfer.no_progress_timeout, seconds);
 }
 
 static HRESULT WINAPI job_GetNoProgressTimeout(IBackgroundCopyJob5 *iface, ULONG *seconds)
@@ -471,7 +468,7 @@ static HRESULT WINAPI job_GetNoProgressTimeout(IBackgroundCopyJob5 *iface, ULONG
     struct job *job = impl_from_IBackgroundCopyJob5(iface);
 
     TRACE("%p, %p.\n", iface, seconds);
-    return job_get_ulong(job, &job->no_progress_timeout, seconds);
+    return job_get_ulong(job, &job->xfer.no_progress_timeout, seconds);
 }
 
 static HRESULT WINAPI job_GetErrorCount(IBackgroundCopyJob5 *iface, ULONG *errors)
@@ -479,7 +476,7 @@ static HRESULT WINAPI job_GetErrorCount(IBackgroundCopyJob5 *iface, ULONG *error
     struct job *job = impl_from_IBackgroundCopyJob5(iface);
 
     TRACE("%p, %p.\n", iface, errors);
-    return job_get_ulong(job, &job->error_count, errors);
+    return job_get_ulong(job, &job->xfer.error_count, errors);
 }
 
 static HRESULT WINAPI job_SetProxySettings(IBackgroundCopyJob5 *iface, BG_JOB_PROXY_USAGE usage,
@@ -651,7 +648,7 @@ static HRESULT WINAPI job_GetReplyFileName(IBackgroundCopyJob5 *iface, LPWSTR *f
     HRESULT hr;
 
     TRACE("%p, %p.\n", iface, filename);
-    if (job->type != BG_JOB_TYPE_UPLOAD_REPLY) return E_NOTIMPL;
+    if (job->xfer.type != BG_JOB_TYPE_UPLOAD_REPLY) return E_NOTIMPL;
     if (!filename) return E_INVALIDARG;
     /* Not set and not yet generated (at the first Resume): NULL, S_OK. */
     hr = job_get_string(job, &job->reply_file_name, NULL, filename);
@@ -736,7 +733,7 @@ static HRESULT WINAPI job_SetFileACLFlags(IBackgroundCopyJob5 *iface, DWORD flag
     if (flags & ~BG_COPY_FILE_ALL) return E_INVALIDARG;
     service_lock(job->service);
     /* Only before the job reaches TRANSFERRED (BITS-SPEC.md §2.4). */
-    if (SUCCEEDED(hr = job_check_modifiable_locked(job)) && job->state == BG_JOB_STATE_TRANSFERRED)
+    if (SUCCEEDED(hr = job_check_modifiable_locked(job)) && job->xfer.state == BG_JOB_STATE_TRANSFERRED)
         hr = BG_E_INVALID_STATE;
     if (SUCCEEDED(hr))
     {
@@ -798,7 +795,7 @@ static HRESULT WINAPI job_SetMaximumDownloadTime(IBackgroundCopyJob5 *iface, ULO
     struct job *job = impl_from_IBackgroundCopyJob5(iface);
 
     TRACE("%p, %lu.\n", iface, timeout);
-    return job_set_ulong(job, &job->max_download_time, timeout);
+    return job_set_ulong(job, &job->xfer.max_download_time, timeout);
 }
 
 static HRESULT WINAPI job_GetMaximumDownloadTime(IBackgroundCopyJob5 *iface, ULONG *timeout)
@@ -806,7 +803,7 @@ static HRESULT WINAPI job_GetMaximumDownloadTime(IBackgroundCopyJob5 *iface, ULO
     struct job *job = impl_from_IBackgroundCopyJob5(iface);
 
     TRACE("%p, %p.\n", iface, timeout);
-    return job_get_ulong(job, &job->max_download_time, timeout);
+    return job_get_ulong(job, &job->xfer.max_download_time, timeout);
 }
 
 /* Requires: service lock. The rules of BITS-SPEC.md §2.6 for one property. */
@@ -816,14 +813,14 @@ static BOOL job_has_ranges_locked(struct job *job)
 {
     ULONG i;
 
-    for (i = 0; i < job->file_count; ++i)
-        if (job->files[i]->range_count) return TRUE;
+    for (i = 0; i < job->xfer.file_count; ++i)
+        if (job->xfer.files[i]->range_count) return TRUE;
     return FALSE;
 }
 
 static HRESULT job_set_property_locked(struct job *job, BITS_JOB_PROPERTY_ID id, const BITS_JOB_PROPERTY_VALUE *value)
 {
-    BOOL download = job->type == BG_JOB_TYPE_DOWNLOAD;
+    BOOL download = job->xfer.type == BG_JOB_TYPE_DOWNLOAD;
 
     switch (id)
     {
@@ -835,21 +832,21 @@ static HRESULT job_set_property_locked(struct job *job, BITS_JOB_PROPERTY_ID id,
         return S_OK;
     case BITS_JOB_PROPERTY_DYNAMIC_CONTENT:
         if (!download) return BG_E_PROPERTY_SUPPORTED_FOR_DOWNLOAD_JOBS_ONLY;
-        if (job->resumed) return BG_E_READ_ONLY_PROPERTY_AFTER_RESUME;
+        if (job->xfer.resumed) return BG_E_READ_ONLY_PROPERTY_AFTER_RESUME;
         if (value->Enable && job->http_method) return BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD;
         if (value->Enable && job_has_ranges_locked(job)) return BG_E_UNSUPPORTED_JOB_CONFIGURATION;
-        job->dynamic_content = !!value->Enable;
+        job->xfer.dynamic_content = !!value->Enable;
         return S_OK;
     case BITS_JOB_PROPERTY_HIGH_PERFORMANCE:
         if (!download) return BG_E_PROPERTY_SUPPORTED_FOR_DOWNLOAD_JOBS_ONLY;
-        if (job->file_count) return BG_E_READ_ONLY_PROPERTY_AFTER_ADDFILE;
-        job->high_performance = !!value->Enable;
+        if (job->xfer.file_count) return BG_E_READ_ONLY_PROPERTY_AFTER_ADDFILE;
+        job->xfer.high_performance = !!value->Enable;
         return S_OK;
     case BITS_JOB_PROPERTY_MAX_DOWNLOAD_SIZE:
         if (!value->Uint64) return BG_E_MAX_DOWNLOAD_SIZE_INVALID_VALUE;
         if (!download) return BG_E_PROPERTY_SUPPORTED_FOR_DOWNLOAD_JOBS_ONLY;
-        if (job->resumed) return BG_E_READ_ONLY_PROPERTY_AFTER_RESUME;
-        job->max_download_size = value->Uint64;
+        if (job->xfer.resumed) return BG_E_READ_ONLY_PROPERTY_AFTER_RESUME;
+        job->xfer.max_download_size = value->Uint64;
         return S_OK;
     case BITS_JOB_PROPERTY_USE_STORED_CREDENTIALS:
         if (value->Target != BG_AUTH_TARGET_PROXY) return BG_E_USE_STORED_CREDENTIALS_NOT_SUPPORTED;
@@ -862,10 +859,10 @@ static HRESULT job_set_property_locked(struct job *job, BITS_JOB_PROPERTY_ID id,
         /* On-demand needs a non-dynamic download job without a custom method; like the other
          * transfer-shaping properties it is fixed at the first Resume (unconfirmed). */
         if (!download) return BG_E_PROPERTY_SUPPORTED_FOR_DOWNLOAD_JOBS_ONLY;
-        if (job->resumed) return BG_E_READ_ONLY_PROPERTY_AFTER_RESUME;
+        if (job->xfer.resumed) return BG_E_READ_ONLY_PROPERTY_AFTER_RESUME;
         if (value->Enable && job->http_method) return BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD;
-        if (value->Enable && job->dynamic_content) return BG_E_UNSUPPORTED_JOB_CONFIGURATION;
-        job->on_demand = !!value->Enable;
+        if (value->Enable && job->xfer.dynamic_content) return BG_E_UNSUPPORTED_JOB_CONFIGURATION;
+        job->xfer.on_demand = !!value->Enable;
         return S_OK;
     default:
         return BG_E_UNKNOWN_PROPERTY_ID;
@@ -902,12 +899,12 @@ static HRESULT WINAPI job_GetProperty(IBackgroundCopyJob5 *iface, BITS_JOB_PROPE
     {
     case BITS_JOB_PROPERTY_ID_COST_FLAGS:                result.Dword = job->cost_flags; break;
     case BITS_JOB_PROPERTY_NOTIFICATION_CLSID:           result.ClsID = job->notification_clsid; break;
-    case BITS_JOB_PROPERTY_DYNAMIC_CONTENT:              result.Enable = job->dynamic_content; break;
-    case BITS_JOB_PROPERTY_HIGH_PERFORMANCE:             result.Enable = job->high_performance; break;
-    case BITS_JOB_PROPERTY_MAX_DOWNLOAD_SIZE:            result.Uint64 = job->max_download_size; break;
+    case BITS_JOB_PROPERTY_DYNAMIC_CONTENT:              result.Enable = job->xfer.dynamic_content; break;
+    case BITS_JOB_PROPERTY_HIGH_PERFORMANCE:             result.Enable = job->xfer.high_performance; break;
+    case BITS_JOB_PROPERTY_MAX_DOWNLOAD_SIZE:            result.Uint64 = job->xfer.max_download_size; break;
     case BITS_JOB_PROPERTY_USE_STORED_CREDENTIALS:       result.Target = job->stored_credentials_target; break;
     case BITS_JOB_PROPERTY_MINIMUM_NOTIFICATION_INTERVAL_MS: result.Dword = job->min_notification_interval; break;
-    case BITS_JOB_PROPERTY_ON_DEMAND_MODE:               result.Enable = job->on_demand; break;
+    case BITS_JOB_PROPERTY_ON_DEMAND_MODE:               result.Enable = job->xfer.on_demand; break;
     default: hr = BG_E_UNKNOWN_PROPERTY_ID; break;
     }
     service_unlock(job->service);
@@ -1015,20 +1012,20 @@ HRESULT job_create(struct service *service, const WCHAR *display_name, BG_JOB_TY
     job->IBackgroundCopyJobHttpOptions3_iface.lpVtbl = &job_http_options_vtbl;
     job->IBitsTokenOptions_iface.lpVtbl = &job_token_options_vtbl;
     job->holds = 1;                              /* ours until the queue takes it below */
-    job->type = type;
-    job->state = BG_JOB_STATE_SUSPENDED;
+    job->xfer.type = type;
+    job->xfer.state = BG_JOB_STATE_SUSPENDED;
     GetSystemTimeAsFileTime(&job->creation_time);
-    job->modification_time = job->creation_time;
-    job->priority = BG_JOB_PRIORITY_NORMAL;
+    job->xfer.modification_time = job->creation_time;
+    job->xfer.priority = BG_JOB_PRIORITY_NORMAL;
     job->notify_flags = DEFAULT_NOTIFY_FLAGS;
-    job->retry_delay = DEFAULT_RETRY_DELAY;
-    job->no_progress_timeout = DEFAULT_NO_PROGRESS;
-    job->max_download_time = DEFAULT_MAX_DOWNLOAD_TIME;
+    job->xfer.retry_delay = DEFAULT_RETRY_DELAY;
+    job->xfer.no_progress_timeout = DEFAULT_NO_PROGRESS;
+    job->xfer.max_download_time = DEFAULT_MAX_DOWNLOAD_TIME;
     job->proxy_usage = BG_JOB_PROXY_USAGE_PRECONFIG;
     /* The cost-flag default is unconfirmed; Windows 10 blocks metered networks by default,
      * which is the STANDARD policy. */
     job->cost_flags = BITS_JOB_TRANSFER_POLICY_STANDARD;
-    job->max_download_size = ~(UINT64)0;          /* no limit */
+    job->xfer.max_download_size = ~(UINT64)0;          /* no limit */
     job->min_notification_interval = 500;
     job->reply_bytes_total = BG_SIZE_UNKNOWN;
 

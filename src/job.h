@@ -12,6 +12,7 @@
 #define OPENBITS_JOB_H
 
 #include "service.h"
+#include "core/engine.h"
 
 #define JOB_AUTH_TARGETS 2        /* BG_AUTH_TARGET_SERVER, _PROXY */
 #define JOB_AUTH_SCHEMES 5        /* BG_AUTH_SCHEME_BASIC .. _PASSPORT */
@@ -24,17 +25,6 @@ struct job_credential
 };
 
 struct job_file;
-
-/* What GetError snapshots: set by the engine (and File3 SetValidationState) when the job
- * enters ERROR or TRANSIENT_ERROR. */
-struct job_error
-{
-    BOOL set;
-    BG_ERROR_CONTEXT context;
-    HRESULT code;
-    struct job_file *file;                /* the file it concerns, or NULL */
-    WCHAR *protocol;                      /* L"http", L"file" or NULL */
-};
 
 #define MAX_REPLY_DATA (1024 * 1024)      /* GetReplyData's in-memory limit, BITS-SPEC.md §4 */
 
@@ -49,19 +39,15 @@ struct job
     struct service *service;              /* counted reference; owns the lock */
 
     struct queue_entry entry;             /* id is immutable; link  [service lock] */
-    BG_JOB_TYPE type;                     /* immutable */
     FILETIME creation_time;               /* immutable */
 
     /* Everything below: [service lock] */
-    BG_JOB_STATE state;
-    BOOL resumed;                         /* Resume has succeeded at least once */
-    FILETIME modification_time, completion_time;
+    struct engine_job xfer;               /* state, priority, files, timeouts, error: the
+                                           * engine's part (src/core/engine.h) */
     WCHAR *display_name, *description;
-    BG_JOB_PRIORITY priority;
     ULONG notify_flags;
     DWORD notify_cookie;                  /* GIT cookie of the notify interface, 0 = none */
     WCHAR *notify_program, *notify_parameters;    /* NULL = never set ("") */
-    ULONG retry_delay, no_progress_timeout, max_download_time, error_count;
     BG_JOB_PROXY_USAGE proxy_usage;
     WCHAR *proxy_list, *proxy_bypass;
     WCHAR *owner;                         /* string SID */
@@ -70,11 +56,7 @@ struct job
     struct job_credential credentials[JOB_AUTH_TARGETS][JOB_AUTH_SCHEMES];
     WCHAR *reply_file_name;
     DWORD acl_flags, peer_flags;
-    struct job_file **files;              /* in the order added; freed with the job */
-    ULONG file_count, file_capacity;
     BOOL finishing;                       /* Complete is renaming files outside the lock */
-    struct job_error error;               /* of the last entry into ERROR / TRANSIENT_ERROR */
-    ULONG download_time_used;             /* seconds of CONNECTING/TRANSFERRING since Resume (engine) */
 
     /* Upload-reply jobs: the reply (engine) */
     UINT64 reply_bytes_total;             /* BG_SIZE_UNKNOWN until the reply starts */
@@ -85,8 +67,6 @@ struct job
     /* IBackgroundCopyJob5 properties */
     DWORD cost_flags;
     GUID notification_clsid;
-    BOOL dynamic_content, high_performance, on_demand;
-    UINT64 max_download_size;
     BG_AUTH_TARGET stored_credentials_target;     /* 0 = not set */
     DWORD min_notification_interval;
 
@@ -126,9 +106,10 @@ void job_hold(struct job *job);
 void job_unhold(struct job *job);
 
 /* Requires: service lock. Moves the job to ERROR or TRANSIENT_ERROR (`state`) and records the
- * error GetError reports. A transition the state table refuses leaves the state as it is. */
+ * error GetError reports; protocol is a static string. A transition the state table refuses
+ * leaves the state as it is. */
 void job_set_error_locked(struct job *job, BG_JOB_STATE state, BG_ERROR_CONTEXT context, HRESULT code,
-                          struct job_file *file, const WCHAR *protocol);
+                          struct engine_file *file, const WCHAR *protocol);
 
 /* job_files.c: the job methods about files (IBackgroundCopyJob .. Job3). */
 HRESULT WINAPI job_AddFileSet(IBackgroundCopyJob5 *iface, ULONG count, BG_FILE_INFO *files);

@@ -17,9 +17,8 @@ void job_files_free(struct job *job)
 {
     ULONG i;
 
-    for (i = 0; i < job->file_count; ++i) file_destroy(job->files[i]);
-    free(job->files);
-    free(job->error.protocol);
+    for (i = 0; i < job->xfer.file_count; ++i) file_destroy(file_from_engine(job->xfer.files[i]));
+    free(job->xfer.files);
     free(job->reply_data);
 }
 
@@ -79,9 +78,9 @@ static HRESULT check_file(struct job *job, const WCHAR *remote, const WCHAR *loc
 
     if (!remote || !local) return E_INVALIDARG;
     if (FAILED(validate_remote_name(remote, kind))) return E_INVALIDARG;
-    if ((job->type != BG_JOB_TYPE_DOWNLOAD || ranges) && !is_http(*kind)) return E_INVALIDARG;
+    if ((job->xfer.type != BG_JOB_TYPE_DOWNLOAD || ranges) && !is_http(*kind)) return E_INVALIDARG;
     if (FAILED(validate_local_name(local))) return E_INVALIDARG;
-    if (job->type == BG_JOB_TYPE_DOWNLOAD) return check_local_directory(local);
+    if (job->xfer.type == BG_JOB_TYPE_DOWNLOAD) return check_local_directory(local);
     if (FAILED(hr = check_upload_source(local))) return hr;
     return S_OK;
 }
@@ -95,29 +94,29 @@ static HRESULT add_records_locked(struct job *job, struct job_file **records, UL
 
     if (FAILED(hr = job_check_modifiable_locked(job))) return hr;
     if (wcscmp(caller, job->owner) && !admin) return E_ACCESSDENIED;
-    if (job->type != BG_JOB_TYPE_DOWNLOAD && job->file_count + count > 1) return BG_E_TOO_MANY_FILES;
-    if (!admin && job->file_count + count > job->service->limits.files_per_job)
+    if (job->xfer.type != BG_JOB_TYPE_DOWNLOAD && job->xfer.file_count + count > 1) return BG_E_TOO_MANY_FILES;
+    if (!admin && job->xfer.file_count + count > job->service->limits.files_per_job)
         return BG_E_TOO_MANY_FILES_IN_JOB;
-    if (records[0]->range_count && job->dynamic_content) return BG_E_UNSUPPORTED_JOB_CONFIGURATION;
-    if (job->file_count + count > job->file_capacity)
+    if (records[0]->xfer.range_count && job->xfer.dynamic_content) return BG_E_UNSUPPORTED_JOB_CONFIGURATION;
+    if (job->xfer.file_count + count > job->xfer.file_capacity)
     {
-        ULONG capacity = max(max(job->file_capacity * 2, job->file_count + count), 1);
-        struct job_file **files = realloc(job->files, capacity * sizeof(*files));
+        ULONG capacity = max(max(job->xfer.file_capacity * 2, job->xfer.file_count + count), 1);
+        struct engine_file **files = realloc(job->xfer.files, capacity * sizeof(*files));
         if (!files) return E_OUTOFMEMORY;
-        job->files = files;
-        job->file_capacity = capacity;
+        job->xfer.files = files;
+        job->xfer.file_capacity = capacity;
     }
     for (i = 0; i < count; ++i)
     {
         struct job_file *file = records[i];
         file->job = job;
-        if (job->high_performance)
+        if (job->xfer.high_performance)
         {
             /* High-performance downloads are written straight into the destination. */
-            free(file->temp_name);
-            file->temp_name = NULL;
+            free(file->xfer.temp_name);
+            file->xfer.temp_name = NULL;
         }
-        job->files[job->file_count++] = file;
+        job->xfer.files[job->xfer.file_count++] = &file->xfer;
     }
     job_touch_locked(job);
     return S_OK;
@@ -138,7 +137,7 @@ static HRESULT add_files(struct job *job, ULONG count, const BG_FILE_INFO *infos
     for (i = 0; SUCCEEDED(hr) && i < count; ++i)
     {
         if (SUCCEEDED(hr = check_file(job, infos[i].RemoteName, infos[i].LocalName, range_count != 0, &kind)))
-            hr = file_create(infos[i].RemoteName, kind, infos[i].LocalName, job->type == BG_JOB_TYPE_DOWNLOAD,
+            hr = file_create(infos[i].RemoteName, kind, infos[i].LocalName, job->xfer.type == BG_JOB_TYPE_DOWNLOAD,
                              ranges, range_count, &records[i]);
     }
     if (SUCCEEDED(hr) && SUCCEEDED(hr = owner_get_caller(&caller)))
@@ -180,7 +179,7 @@ HRESULT WINAPI job_AddFileWithRanges(IBackgroundCopyJob5 *iface, LPCWSTR remote,
     HRESULT hr;
 
     TRACE("%p, %s, %s, %lu, %p.\n", iface, debugstr_w(remote), debugstr_w(local), count, ranges);
-    if (job->type != BG_JOB_TYPE_DOWNLOAD) return E_NOTIMPL;
+    if (job->xfer.type != BG_JOB_TYPE_DOWNLOAD) return E_NOTIMPL;
     /* Names first, as AddFile does; then the ranges. */
     if (!remote || !local || FAILED(validate_remote_name(remote, &kind)) || !is_http(kind)
         || FAILED(validate_local_name(local)))
@@ -199,11 +198,11 @@ HRESULT WINAPI job_EnumFiles(IBackgroundCopyJob5 *iface, IEnumBackgroundCopyFile
     if (!out) return E_INVALIDARG;
     *out = NULL;
     service_lock(job->service);
-    count = job->file_count;
+    count = job->xfer.file_count;
     if (count && (items = malloc(count * sizeof(*items))))
         for (i = 0; i < count; ++i)
         {
-            items[i] = file_iface(job->files[i]);
+            items[i] = file_iface(file_from_engine(job->xfer.files[i]));
             IBackgroundCopyFile_AddRef(items[i]);     /* ours: a counter, no callout */
         }
     service_unlock(job->service);
@@ -215,7 +214,7 @@ HRESULT WINAPI job_EnumFiles(IBackgroundCopyJob5 *iface, IEnumBackgroundCopyFile
  * job (BITS generates one at the first Resume; the name is our choice). */
 static HRESULT generate_reply_name_locked(struct job *job)
 {
-    const WCHAR *local = job->files[0]->local_name, *slash = wcsrchr(local, '\\');
+    const WCHAR *local = job->xfer.files[0]->local_name, *slash = wcsrchr(local, '\\');
     size_t dir_len = (size_t)(slash - local) + 1;
     const GUID *id = &job->entry.id;
     WCHAR *name;
@@ -240,32 +239,32 @@ HRESULT WINAPI job_Resume(IBackgroundCopyJob5 *iface)
     service_lock(job->service);
     if (FAILED(hr = job_check_modifiable_locked(job)))
         ;
-    else if (!job->file_count)
+    else if (!job->xfer.file_count)
         hr = BG_E_EMPTY;                /* and the job stays SUSPENDED */
-    else if (job->type == BG_JOB_TYPE_UPLOAD_REPLY && !job->reply_file_name
+    else if (job->xfer.type == BG_JOB_TYPE_UPLOAD_REPLY && !job->reply_file_name
              && FAILED(hr = generate_reply_name_locked(job)))
         ;
     else
     {
-        for (i = 0; i < job->file_count; ++i)
-            if (!job->files[i]->transferred) pending = TRUE;
-        switch (job->state)
+        for (i = 0; i < job->xfer.file_count; ++i)
+            if (!job->xfer.files[i]->transferred) pending = TRUE;
+        switch (job->xfer.state)
         {
         case BG_JOB_STATE_SUSPENDED:
         case BG_JOB_STATE_ERROR:
         case BG_JOB_STATE_TRANSIENT_ERROR:
             /* From an error this is "retry now", whatever the retry delay. */
-            job_state_transition(&job->state, BG_JOB_STATE_QUEUED);
+            job_state_transition(&job->xfer.state, BG_JOB_STATE_QUEUED);
             break;
         case BG_JOB_STATE_TRANSFERRED:
             /* Files added since the transfer go back in the queue (unconfirmed). */
-            if (pending) job_state_transition(&job->state, BG_JOB_STATE_QUEUED);
+            if (pending) job_state_transition(&job->xfer.state, BG_JOB_STATE_QUEUED);
             break;
         default:                        /* QUEUED, CONNECTING, TRANSFERRING: already going */
             break;
         }
-        job->resumed = TRUE;
-        job->download_time_used = 0;    /* Resume restarts the MaximumDownloadTime clock */
+        job->xfer.resumed = TRUE;
+        job->xfer.download_ms = 0;      /* Resume restarts the MaximumDownloadTime clock */
         job_touch_locked(job);
     }
     service_unlock(job->service);
@@ -305,10 +304,10 @@ static HRESULT collect_temp_names_locked(struct job *job, BOOL include_transferr
     ULONG i;
 
     *count = 0;
-    if (!(*names = calloc(max(job->file_count, 1), sizeof(**names)))) return E_OUTOFMEMORY;
-    for (i = 0; i < job->file_count; ++i)
+    if (!(*names = calloc(max(job->xfer.file_count, 1), sizeof(**names)))) return E_OUTOFMEMORY;
+    for (i = 0; i < job->xfer.file_count; ++i)
     {
-        struct job_file *file = job->files[i];
+        struct engine_file *file = job->xfer.files[i];
         if (!file->temp_name || file->completed || (!include_transferred && file->transferred)) continue;
         if (!((*names)[*count] = _wcsdup(file->temp_name)))
         {
@@ -348,7 +347,7 @@ HRESULT WINAPI job_Cancel(IBackgroundCopyJob5 *iface)
 
 struct rename_plan
 {
-    struct job_file *file;
+    struct engine_file *file;
     WCHAR *from, *to;
 };
 
@@ -365,21 +364,21 @@ HRESULT WINAPI job_Complete(IBackgroundCopyJob5 *iface)
     service_lock(job->service);
     if (FAILED(hr = job_check_modifiable_locked(job)))
         ;
-    else if (job->type != BG_JOB_TYPE_DOWNLOAD)
+    else if (job->xfer.type != BG_JOB_TYPE_DOWNLOAD)
     {
         /* Uploads complete only once transferred; the server has the file. */
-        if (job->state != BG_JOB_STATE_TRANSFERRED) hr = BG_E_INVALID_STATE;
+        if (job->xfer.state != BG_JOB_STATE_TRANSFERRED) hr = BG_E_INVALID_STATE;
         else hr = job_finish_locked(job, BG_JOB_STATE_ACKNOWLEDGED);
     }
-    else if (!(plan = calloc(max(job->file_count, 1), sizeof(*plan))))
+    else if (!(plan = calloc(max(job->xfer.file_count, 1), sizeof(*plan))))
         hr = E_OUTOFMEMORY;
     else if (SUCCEEDED(hr = collect_temp_names_locked(job, FALSE, &names, &deletes)))
     {
         /* Downloads: transferred files are renamed to their names outside the lock (the
          * finishing flag keeps everyone else out meanwhile); unfinished ones are dropped. */
-        for (i = 0; SUCCEEDED(hr) && i < job->file_count; ++i)
+        for (i = 0; SUCCEEDED(hr) && i < job->xfer.file_count; ++i)
         {
-            struct job_file *file = job->files[i];
+            struct engine_file *file = job->xfer.files[i];
             if (!file->transferred) partial = TRUE;
             if (!file->transferred || file->completed || !file->temp_name) continue;
             plan[count].file = file;
@@ -391,7 +390,7 @@ HRESULT WINAPI job_Complete(IBackgroundCopyJob5 *iface)
     }
     service_unlock(job->service);
 
-    if (job->type != BG_JOB_TYPE_DOWNLOAD || FAILED(hr))
+    if (job->xfer.type != BG_JOB_TYPE_DOWNLOAD || FAILED(hr))
     {
         if (SUCCEEDED(hr)) job_unhold(job);
         goto done;
@@ -411,8 +410,8 @@ HRESULT WINAPI job_Complete(IBackgroundCopyJob5 *iface)
     if (SUCCEEDED(hr))
     {
         /* Files written in place need no rename. */
-        for (i = 0; i < job->file_count; ++i)
-            if (job->files[i]->transferred) job->files[i]->completed = TRUE;
+        for (i = 0; i < job->xfer.file_count; ++i)
+            if (job->xfer.files[i]->transferred) job->xfer.files[i]->completed = TRUE;
         hr = job_finish_locked(job, BG_JOB_STATE_ACKNOWLEDGED);
     }
     else
@@ -449,10 +448,10 @@ HRESULT WINAPI job_GetProgress(IBackgroundCopyJob5 *iface, BG_JOB_PROGRESS *prog
     if (!progress) return E_INVALIDARG;
     memset(progress, 0, sizeof(*progress));
     service_lock(job->service);
-    progress->FilesTotal = job->file_count;
-    for (i = 0; i < job->file_count; ++i)
+    progress->FilesTotal = job->xfer.file_count;
+    for (i = 0; i < job->xfer.file_count; ++i)
     {
-        const struct job_file *file = job->files[i];
+        const struct engine_file *file = job->xfer.files[i];
         if (file->transferred) ++progress->FilesTransferred;
         progress->BytesTransferred += file->bytes_transferred;
         /* BG_SIZE_UNKNOWN while the size of any file is unknown. */
@@ -479,15 +478,15 @@ HRESULT WINAPI job_GetError(IBackgroundCopyJob5 *iface, IBackgroundCopyError **e
     service_lock(job->service);
     /* The error exists from the entry into ERROR / TRANSIENT_ERROR until the job transfers
      * again; in every other state there is none. */
-    if ((job->state != BG_JOB_STATE_ERROR && job->state != BG_JOB_STATE_TRANSIENT_ERROR) || !job->error.set)
+    if ((job->xfer.state != BG_JOB_STATE_ERROR && job->xfer.state != BG_JOB_STATE_TRANSIENT_ERROR) || !job->xfer.error.set)
         hr = BG_E_ERROR_INFORMATION_UNAVAILABLE;
-    else if (SUCCEEDED(hr = job_copy_string(job->error.protocol, &protocol)))
+    else if (SUCCEEDED(hr = job_copy_string(job->xfer.error.protocol, &protocol)))
     {
-        context = job->error.context;
-        code = job->error.code;
-        if (job->error.file)
+        context = job->xfer.error.context;
+        code = job->xfer.error.code;
+        if (job->xfer.error.file)
         {
-            file = file_iface(job->error.file);
+            file = file_iface(file_from_engine(job->xfer.error.file));
             IBackgroundCopyFile_AddRef(file);
         }
     }
@@ -508,7 +507,7 @@ HRESULT WINAPI job_ReplaceRemotePrefix(IBackgroundCopyJob5 *iface, LPCWSTR old_p
     HRESULT hr;
 
     TRACE("%p, %s, %s.\n", iface, debugstr_w(old_prefix), debugstr_w(new_prefix));
-    if (job->type != BG_JOB_TYPE_DOWNLOAD) return E_NOTIMPL;
+    if (job->xfer.type != BG_JOB_TYPE_DOWNLOAD) return E_NOTIMPL;
     if (FAILED(hr = validate_remote_prefixes(old_prefix, new_prefix))) return hr;
     old_len = wcslen(old_prefix);
     new_len = wcslen(new_prefix);
@@ -517,14 +516,14 @@ HRESULT WINAPI job_ReplaceRemotePrefix(IBackgroundCopyJob5 *iface, LPCWSTR old_p
     if (FAILED(hr = job_check_modifiable_locked(job)))
         goto unlock;
     hr = E_OUTOFMEMORY;
-    if (job->file_count && (!(names = calloc(job->file_count, sizeof(*names)))
-                            || !(kinds = calloc(job->file_count, sizeof(*kinds)))))
+    if (job->xfer.file_count && (!(names = calloc(job->xfer.file_count, sizeof(*names)))
+                            || !(kinds = calloc(job->xfer.file_count, sizeof(*kinds)))))
         goto unlock;
     /* Every rewritten name is built and checked first: all files change, or none. */
     hr = S_OK;
-    for (i = 0; SUCCEEDED(hr) && i < job->file_count; ++i)
+    for (i = 0; SUCCEEDED(hr) && i < job->xfer.file_count; ++i)
     {
-        const struct job_file *file = job->files[i];
+        const struct engine_file *file = job->xfer.files[i];
         size_t rest;
 
         if (wcsncmp(file->remote_name, old_prefix, old_len)) continue;      /* case-sensitive */
@@ -539,9 +538,9 @@ HRESULT WINAPI job_ReplaceRemotePrefix(IBackgroundCopyJob5 *iface, LPCWSTR old_p
     }
     if (SUCCEEDED(hr) && matched)
     {
-        for (i = 0; i < job->file_count; ++i)
+        for (i = 0; i < job->xfer.file_count; ++i)
         {
-            struct job_file *file = job->files[i];
+            struct engine_file *file = job->xfer.files[i];
             WCHAR *old;
             if (!names[i]) continue;
             old = file->remote_name;
@@ -556,7 +555,7 @@ HRESULT WINAPI job_ReplaceRemotePrefix(IBackgroundCopyJob5 *iface, LPCWSTR old_p
         hr = S_FALSE;                   /* nothing matched */
 unlock:
     service_unlock(job->service);
-    for (i = 0; names && i < job->file_count; ++i) free(names[i]);
+    for (i = 0; names && i < job->xfer.file_count; ++i) free(names[i]);
     free(names);
     free(kinds);
     return hr;
@@ -571,7 +570,7 @@ HRESULT WINAPI job_SetReplyFileName(IBackgroundCopyJob5 *iface, LPCWSTR name)
     TRACE("%p, %s.\n", iface, debugstr_w(name));
     /* Only upload-reply jobs have a reply (unconfirmed for the others, like the other reply
      * methods). */
-    if (job->type != BG_JOB_TYPE_UPLOAD_REPLY) return E_NOTIMPL;
+    if (job->xfer.type != BG_JOB_TYPE_UPLOAD_REPLY) return E_NOTIMPL;
     /* NULL or L"": back to a name BITS generates. */
     if (name && *name)
     {
@@ -604,14 +603,14 @@ HRESULT WINAPI job_GetReplyData(IBackgroundCopyJob5 *iface, byte **buffer, UINT6
     HRESULT hr = S_OK;
 
     TRACE("%p, %p, %p.\n", iface, buffer, length);
-    if (job->type != BG_JOB_TYPE_UPLOAD_REPLY) return E_NOTIMPL;
+    if (job->xfer.type != BG_JOB_TYPE_UPLOAD_REPLY) return E_NOTIMPL;
     if (!buffer || !length) return E_INVALIDARG;
     *buffer = NULL;
     *length = 0;
     service_lock(job->service);
     /* The reply is there once the job is TRANSFERRED, and stays readable after Complete
      * (unconfirmed: the page says both). */
-    if (job->state != BG_JOB_STATE_TRANSFERRED && job->state != BG_JOB_STATE_ACKNOWLEDGED)
+    if (job->xfer.state != BG_JOB_STATE_TRANSFERRED && job->xfer.state != BG_JOB_STATE_ACKNOWLEDGED)
         hr = BG_E_INVALID_STATE;
     else if (job->reply_size > MAX_REPLY_DATA)
     {
@@ -638,7 +637,7 @@ HRESULT WINAPI job_GetReplyProgress(IBackgroundCopyJob5 *iface, BG_JOB_REPLY_PRO
     struct job *job = impl_from_IBackgroundCopyJob5(iface);
 
     TRACE("%p, %p.\n", iface, progress);
-    if (job->type != BG_JOB_TYPE_UPLOAD_REPLY) return E_NOTIMPL;
+    if (job->xfer.type != BG_JOB_TYPE_UPLOAD_REPLY) return E_NOTIMPL;
     if (!progress) return E_INVALIDARG;
     service_lock(job->service);
     progress->BytesTotal = job->reply_bytes_total;

@@ -303,7 +303,7 @@ static HRESULT WINAPI http_options_GetSecurityFlags(IBackgroundCopyJobHttpOption
 
 static const WCHAR *default_method(const struct job *job)
 {
-    return job->type == BG_JOB_TYPE_DOWNLOAD ? L"GET" : L"BITS_POST";
+    return job->xfer.type == BG_JOB_TYPE_DOWNLOAD ? L"GET" : L"BITS_POST";
 }
 
 /* An HTTP method is a token (RFC 9110 §5.6.2). */
@@ -332,7 +332,7 @@ static HRESULT WINAPI http_options_SetHttpMethod(IBackgroundCopyJobHttpOptions3 
     service_lock(job->service);
     if (FAILED(hr = job_check_modifiable_locked(job))) goto out_unlock;
     /* Fixed at the first Resume (the code is unconfirmed; this one names the rule). */
-    if (job->resumed)
+    if (job->xfer.resumed)
     {
         hr = BG_E_READ_ONLY_PROPERTY_AFTER_RESUME;
         goto out_unlock;
@@ -342,7 +342,7 @@ static HRESULT WINAPI http_options_SetHttpMethod(IBackgroundCopyJobHttpOptions3 
         copy = job->http_method;           /* the default again: back to a normal job */
         job->http_method = NULL;
     }
-    else if (job->dynamic_content || job->on_demand)
+    else if (job->xfer.dynamic_content || job->xfer.on_demand)
         hr = BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD;
     else if (!(copy = _wcsdup(method)))
         hr = E_OUTOFMEMORY;
@@ -351,7 +351,7 @@ static HRESULT WINAPI http_options_SetHttpMethod(IBackgroundCopyJobHttpOptions3 
         WCHAR *old = job->http_method;
         job->http_method = copy;
         copy = old;
-        job->priority = BG_JOB_PRIORITY_FOREGROUND;   /* a custom method pins FOREGROUND */
+        job->xfer.priority = BG_JOB_PRIORITY_FOREGROUND;   /* a custom method pins FOREGROUND */
     }
     if (SUCCEEDED(hr)) job_touch_locked(job);
 out_unlock:
@@ -393,8 +393,8 @@ static HRESULT WINAPI http_options_SetServerCertificateValidationInterface(IBack
     service_lock(job->service);
     if (FAILED(hr = job_check_modifiable_locked(job)))
         ;
-    else if (job->state != BG_JOB_STATE_SUSPENDED && job->state != BG_JOB_STATE_ERROR
-             && job->state != BG_JOB_STATE_TRANSFERRED)
+    else if (job->xfer.state != BG_JOB_STATE_SUSPENDED && job->xfer.state != BG_JOB_STATE_ERROR
+             && job->xfer.state != BG_JOB_STATE_TRANSFERRED)
         hr = BG_E_READ_ONLY_WHEN_JOB_ACTIVE;
     else
     {

@@ -50,9 +50,9 @@ static HRESULT empty_next(ULONG celt, void **rgelt, ULONG *fetched)
     ULONG i;
 
     if (!fetched && celt != 1) return E_INVALIDARG;
+    if (fetched) *fetched = 0;          /* also on failure, as the other enumerators do */
     if (!rgelt) return E_INVALIDARG;
     for (i = 0; i < celt; ++i) rgelt[i] = NULL;
-    if (fetched) *fetched = 0;
     return celt ? S_FALSE : S_OK;
 }
 

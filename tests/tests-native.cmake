@@ -5,6 +5,10 @@ foreach(source IN LISTS CORE_TESTS)
     get_filename_component(name ${source} NAME_WE)
     string(REGEX REPLACE "^test_" "" name ${name})
     add_executable(native_test_${name} ${source})
+    # A test's fakes, when it has some: tests/core/fake_<name>.c (test_engine.c: fake_engine.c).
+    if(EXISTS ${CMAKE_SOURCE_DIR}/tests/core/fake_${name}.c)
+        target_sources(native_test_${name} PRIVATE ${CMAKE_SOURCE_DIR}/tests/core/fake_${name}.c)
+    endif()
     target_link_libraries(native_test_${name} PRIVATE openbits_core ${CMOCKA_LIBRARY})
     target_include_directories(native_test_${name} PRIVATE ${CMOCKA_INCLUDE_DIR})
     target_compile_options(native_test_${name} PRIVATE ${OPENBITS_WARNINGS})
@@ -12,3 +16,9 @@ foreach(source IN LISTS CORE_TESTS)
     set_tests_properties(native.${name} PROPERTIES
         ENVIRONMENT "ASAN_OPTIONS=detect_leaks=1:abort_on_error=1;UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1")
 endforeach()
+
+# The loopback HTTP test server's self-test (tests/servers/), with the Python the Wine tests use.
+find_program(OPENBITS_PYTHON3 python3 HINTS /usr/bin REQUIRED)
+add_test(NAME native.http_server
+    COMMAND ${OPENBITS_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/servers/test_http_server.py)
+set_tests_properties(native.http_server PROPERTIES ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1" TIMEOUT 120)

@@ -10,12 +10,20 @@ set_target_properties(cmocka_mingw PROPERTIES
     IMPORTED_LOCATION ${CMOCKA_ROOT}/lib/libcmocka-static.a
     INTERFACE_INCLUDE_DIRECTORIES ${CMOCKA_ROOT}/include)
 
-add_library(test_support STATIC ${CMAKE_SOURCE_DIR}/tests/support/com_test.c)
+# The loopback HTTP server (tests/servers/http_server.py) runs as a Linux process that the
+# tests start through Wine (tests/support/server.c): they need its Linux path and Python's.
+find_program(OPENBITS_PYTHON3 python3 HINTS /usr/bin REQUIRED)
+
+add_library(test_support STATIC ${CMAKE_SOURCE_DIR}/tests/support/com_test.c
+    ${CMAKE_SOURCE_DIR}/tests/support/server.c)
 target_include_directories(test_support PUBLIC ${CMAKE_SOURCE_DIR}/tests/support ${GENERATED_DIR}
     ${CMAKE_SOURCE_DIR}/include)
 target_compile_definitions(test_support PUBLIC ${OPENBITS_DEFINITIONS})
+target_compile_definitions(test_support PRIVATE OPENBITS_SOURCE_DIR="${CMAKE_SOURCE_DIR}"
+    OPENBITS_PYTHON3="${OPENBITS_PYTHON3}")
 target_compile_options(test_support PRIVATE ${OPENBITS_WARNINGS})
-target_link_libraries(test_support PUBLIC cmocka_mingw openbits_guids ole32 oleaut32 uuid advapi32)
+target_link_libraries(test_support PUBLIC cmocka_mingw openbits_guids ole32 oleaut32 uuid advapi32
+    ws2_32)
 add_dependencies(test_support openbits_idl)
 
 set(WINE_TEST_ENV "WINEPREFIX=${WINE_PREFIX}" "WINEDEBUG=-all")
@@ -43,7 +51,13 @@ endfunction()
 file(GLOB CORE_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/core/test_*.c)
 foreach(source IN LISTS CORE_TESTS)
     get_filename_component(name ${source} NAME_WE)
-    openbits_wine_test(${name} SOURCES ${source} LIBS openbits_core)
+    # A test's fakes, when it has some: tests/core/fake_<name>.c (test_engine.c: fake_engine.c).
+    string(REGEX REPLACE "^test_" "fake_" fakes ${name})
+    set(fakes ${CMAKE_SOURCE_DIR}/tests/core/${fakes}.c)
+    if(NOT EXISTS ${fakes})
+        set(fakes "")
+    endif()
+    openbits_wine_test(${name} SOURCES ${source} ${fakes} LIBS openbits_core)
 endforeach()
 
 # COM objects through the DLL's own entry points, no registration (tests/com/test_*.c: one
@@ -53,6 +67,9 @@ foreach(source IN LISTS COM_TESTS)
     get_filename_component(name ${source} NAME_WE)
     openbits_wine_test(${name} SOURCES ${source})
 endforeach()
+
+# test_server: the loopback HTTP server through WinHTTP, as the transfer engine will use it.
+target_link_libraries(test_server PRIVATE winhttp)
 
 # IEnumBackgroundCopyFiles before the object model has files: the enumerator's sources built
 # into the test with a stub of the module count, fed fake files (unit_*.c: not in the glob above).
@@ -128,3 +145,7 @@ openbits_wine_test(unit_job_internals SOURCES
     LIBS openbits_core crypt32)
 target_include_directories(unit_job_internals PRIVATE ${CMAKE_SOURCE_DIR}/src)
 add_dependencies(unit_job_internals openbits_messages)
+
+# test_quota writes Group Policy values under HKLM in the prefix: not while the registration
+# test compares registry snapshots.
+set_tests_properties(wine.test_quota PROPERTIES RESOURCE_LOCK wine_registry)

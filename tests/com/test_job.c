@@ -463,6 +463,123 @@ static void test_times(void **state)
     assert_int_equal(CompareFileTime(&after.CreationTime, &before.CreationTime), 0);
 }
 
+/* The properties fixed once files are added or the job has been resumed (BITS-SPEC.md §2.6). */
+static void test_properties_after_add_and_resume(void **state)
+{
+    BITS_JOB_PROPERTY_VALUE value;
+    IBackgroundCopyJobHttpOptions2 *options;
+    WCHAR local[MAX_PATH];
+
+    test_file_path(L"test_job_after_resume.bin", local, ARRAYSIZE(local));
+    memset(&value, 0, sizeof(value));
+    value.Enable = TRUE;
+    assert_hr(S_OK, IBackgroundCopyJob5_AddFile(job, L"http://127.0.0.1/after.bin", local));
+    assert_hr(BG_E_READ_ONLY_PROPERTY_AFTER_ADDFILE,
+              IBackgroundCopyJob5_SetProperty(job, BITS_JOB_PROPERTY_HIGH_PERFORMANCE, value));
+    assert_hr(S_OK, IBackgroundCopyJob5_SetProperty(job, BITS_JOB_PROPERTY_ON_DEMAND_MODE, value));
+    assert_hr(S_OK, IBackgroundCopyJob5_Resume(job));
+
+    assert_hr(BG_E_READ_ONLY_PROPERTY_AFTER_RESUME,
+              IBackgroundCopyJob5_SetProperty(job, BITS_JOB_PROPERTY_ON_DEMAND_MODE, value));
+    assert_hr(BG_E_READ_ONLY_PROPERTY_AFTER_RESUME,
+              IBackgroundCopyJob5_SetProperty(job, BITS_JOB_PROPERTY_DYNAMIC_CONTENT, value));
+    value.Uint64 = 100;
+    assert_hr(BG_E_READ_ONLY_PROPERTY_AFTER_RESUME,
+              IBackgroundCopyJob5_SetProperty(job, BITS_JOB_PROPERTY_MAX_DOWNLOAD_SIZE, value));
+    assert_hr(S_OK, IBackgroundCopyJob5_QueryInterface(job, &IID_IBackgroundCopyJobHttpOptions2, (void **)&options));
+    assert_hr(BG_E_READ_ONLY_PROPERTY_AFTER_RESUME, IBackgroundCopyJobHttpOptions2_SetHttpMethod(options, L"POST"));
+    IBackgroundCopyJobHttpOptions2_Release(options);
+    /* Still what they were. */
+    memset(&value, 0, sizeof(value));
+    assert_hr(S_OK, IBackgroundCopyJob5_GetProperty(job, BITS_JOB_PROPERTY_ON_DEMAND_MODE, &value));
+    assert_true(value.Enable);
+    assert_hr(S_OK, IBackgroundCopyJob5_GetProperty(job, BITS_JOB_PROPERTY_DYNAMIC_CONTENT, &value));
+    assert_false(value.Enable);
+}
+
+/* --- a client's notification object ---------------------------------------------------------- */
+
+struct callback
+{
+    IBackgroundCopyCallback IBackgroundCopyCallback_iface;
+    LONG refcount;
+};
+
+static HRESULT WINAPI callback_QueryInterface(IBackgroundCopyCallback *iface, REFIID riid, void **out)
+{
+    if (IsEqualIID(riid, &IID_IUnknown) || IsEqualIID(riid, &IID_IBackgroundCopyCallback))
+    {
+        *out = iface;
+        IBackgroundCopyCallback_AddRef(iface);
+        return S_OK;
+    }
+    *out = NULL;
+    return E_NOINTERFACE;
+}
+
+static ULONG WINAPI callback_AddRef(IBackgroundCopyCallback *iface)
+{
+    return InterlockedIncrement(&CONTAINING_RECORD(iface, struct callback, IBackgroundCopyCallback_iface)->refcount);
+}
+
+static ULONG WINAPI callback_Release(IBackgroundCopyCallback *iface)
+{
+    return InterlockedDecrement(&CONTAINING_RECORD(iface, struct callback, IBackgroundCopyCallback_iface)->refcount);
+}
+
+static HRESULT WINAPI callback_JobTransferred(IBackgroundCopyCallback *iface, IBackgroundCopyJob *j)
+{
+    return S_OK;
+}
+
+static HRESULT WINAPI callback_JobError(IBackgroundCopyCallback *iface, IBackgroundCopyJob *j, IBackgroundCopyError *e)
+{
+    return S_OK;
+}
+
+static HRESULT WINAPI callback_JobModification(IBackgroundCopyCallback *iface, IBackgroundCopyJob *j, DWORD reserved)
+{
+    return S_OK;
+}
+
+static const IBackgroundCopyCallbackVtbl callback_vtbl =
+{
+    callback_QueryInterface, callback_AddRef, callback_Release,
+    callback_JobTransferred, callback_JobError, callback_JobModification,
+};
+
+static void test_notify_interface_object(void **state)
+{
+    struct callback first = { { &callback_vtbl }, 1 }, second = { { &callback_vtbl }, 1 };
+    IUnknown *got;
+
+    assert_hr(S_OK, IBackgroundCopyJob5_SetNotifyInterface(job, (IUnknown *)&first.IBackgroundCopyCallback_iface));
+    assert_true(first.refcount > 1);             /* held, through the GIT */
+    assert_hr(S_OK, IBackgroundCopyJob5_GetNotifyInterface(job, &got));
+    assert_ptr_equal(got, &first.IBackgroundCopyCallback_iface);    /* same apartment: the object itself */
+    IUnknown_Release(got);
+
+    /* The last caller wins; the first object is let go. */
+    assert_hr(S_OK, IBackgroundCopyJob5_SetNotifyInterface(job, (IUnknown *)&second.IBackgroundCopyCallback_iface));
+    assert_int_equal(first.refcount, 1);
+    assert_hr(S_OK, IBackgroundCopyJob5_GetNotifyInterface(job, &got));
+    assert_ptr_equal(got, &second.IBackgroundCopyCallback_iface);
+    IUnknown_Release(got);
+
+    /* NULL clears. */
+    assert_hr(S_OK, IBackgroundCopyJob5_SetNotifyInterface(job, NULL));
+    assert_int_equal(second.refcount, 1);
+    got = (IUnknown *)(ULONG_PTR)0xdeadbeef;
+    assert_hr(S_OK, IBackgroundCopyJob5_GetNotifyInterface(job, &got));
+    assert_null(got);
+
+    /* A job destroyed with an interface set lets it go too. */
+    assert_hr(S_OK, IBackgroundCopyJob5_SetNotifyInterface(job, (IUnknown *)&first.IBackgroundCopyCallback_iface));
+    drop_job(job);
+    job = new_job(BG_JOB_TYPE_DOWNLOAD);
+    assert_int_equal(first.refcount, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] =
@@ -480,6 +597,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_setters_in_final_states, setup, teardown),
         cmocka_unit_test_setup_teardown(test_take_ownership_strips, setup, teardown),
         cmocka_unit_test_setup_teardown(test_times, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_properties_after_add_and_resume, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_notify_interface_object, setup, teardown),
     };
     return cmocka_run_group_tests_name("job", tests, group_setup, group_teardown);
 }

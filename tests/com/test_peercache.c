@@ -345,7 +345,9 @@ static void test_enum_records(void **state)
     for (i = 0; i < ARRAYSIZE(items); ++i) items[i] = (IBitsPeerCacheRecord *)(ULONG_PTR)0xdeadbeef;
     assert_hr(E_INVALIDARG, IEnumBitsPeerCacheRecords_Next(records, 2, items, NULL));
     assert_hr(E_INVALIDARG, IEnumBitsPeerCacheRecords_Next(records, 0, items, NULL));
+    fetched = 0xdeadbeef;
     assert_hr(E_INVALIDARG, IEnumBitsPeerCacheRecords_Next(records, 1, NULL, &fetched));
+    assert_int_equal(fetched, 0);
     fetched = 0xdeadbeef;
     assert_hr(S_FALSE, IEnumBitsPeerCacheRecords_Next(records, 1, items, &fetched));
     assert_int_equal(fetched, 0);
@@ -428,7 +430,9 @@ static void test_enum_peers(void **state)
     assert_null(items[0]);
     assert_hr(E_INVALIDARG, IEnumBitsPeers_Next(peers, 2, items, NULL));
     assert_hr(E_INVALIDARG, IEnumBitsPeers_Next(peers, 0, items, NULL));
+    fetched = 0xdeadbeef;
     assert_hr(E_INVALIDARG, IEnumBitsPeers_Next(peers, 1, NULL, &fetched));
+    assert_int_equal(fetched, 0);
     fetched = 0xdeadbeef;
     assert_hr(S_FALSE, IEnumBitsPeers_Next(peers, 1, items, &fetched));
     assert_int_equal(fetched, 0);

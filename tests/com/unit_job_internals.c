@@ -107,16 +107,16 @@ static struct job *job_of(IBackgroundCopyJob5 *job)
 static void mark_transferred(struct job *job, ULONG index, UINT64 size)
 {
     service_lock(job->service);
-    job->files[index]->bytes_total = size;
-    job->files[index]->bytes_transferred = size;
-    job->files[index]->transferred = TRUE;
+    job->xfer.files[index]->bytes_total = size;
+    job->xfer.files[index]->bytes_transferred = size;
+    job->xfer.files[index]->transferred = TRUE;
     service_unlock(job->service);
 }
 
 static void set_state(struct job *job, BG_JOB_STATE state)
 {
     service_lock(job->service);
-    job->state = state;
+    job->xfer.state = state;
     service_unlock(job->service);
 }
 
@@ -163,9 +163,9 @@ static void test_get_error_object(void **state)
 
     /* The engine fails the transfer of the file. */
     service_lock(record->service);
-    job_state_transition(&record->state, BG_JOB_STATE_CONNECTING);
+    job_state_transition(&record->xfer.state, BG_JOB_STATE_CONNECTING);
     job_set_error_locked(record, BG_JOB_STATE_TRANSIENT_ERROR, BG_ERROR_CONTEXT_REMOTE_FILE,
-                         BG_E_HTTP_ERROR_503, record->files[0], L"http");
+                         BG_E_HTTP_ERROR_503, record->xfer.files[0], L"http");
     service_unlock(record->service);
 
     assert_hr(S_OK, IBackgroundCopyJob5_GetError(job, &error));
@@ -419,8 +419,8 @@ static void test_progress_sums(void **state)
     assert_int_equal(progress.FilesTransferred, 1);
 
     service_lock(record->service);
-    record->files[1]->bytes_total = 50;
-    record->files[1]->bytes_transferred = 20;
+    record->xfer.files[1]->bytes_total = 50;
+    record->xfer.files[1]->bytes_transferred = 20;
     service_unlock(record->service);
     assert_hr(S_OK, IBackgroundCopyJob5_GetProgress(job, &progress));
     assert_int_equal(progress.BytesTotal, 150);
@@ -487,7 +487,7 @@ static void test_reply_data(void **state)
     /* Still readable after Complete (the upload's local file stays). */
     service_lock(record->service);
     record->reply_size = 5;
-    record->files[0]->transferred = TRUE;
+    record->xfer.files[0]->transferred = TRUE;
     service_unlock(record->service);
     assert_hr(S_OK, IBackgroundCopyJob5_Complete(job));
     assert_hr(S_OK, IBackgroundCopyJob5_GetReplyData(job, &buffer, &length));
@@ -509,7 +509,7 @@ static void test_response_headers(void **state)
     path_in_dir(L"headers.bin", local);
     assert_hr(S_OK, IBackgroundCopyJob5_AddFile(job, L"http://127.0.0.1/headers.bin", local));
     service_lock(record->service);
-    record->files[0]->response_headers = _wcsdup(L"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n");
+    record->xfer.files[0]->response_headers = _wcsdup(L"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n");
     service_unlock(record->service);
     file = file_at(job, 0);
     assert_hr(S_OK, IBackgroundCopyFile6_GetProperty(file, BITS_FILE_PROPERTY_ID_HTTP_RESPONSE_HEADERS, &value));
@@ -536,10 +536,10 @@ static void test_on_demand_ranges(void **state)
 
     /* The engine learnt the size and wrote two stretches. */
     service_lock(record->service);
-    record->files[0]->bytes_total = 100;
-    range_list_add(&record->files[0]->filled, 20, 10);
-    range_list_add(&record->files[0]->filled, 0, 10);
-    range_list_add(&record->files[0]->filled, 10, 5);
+    record->xfer.files[0]->bytes_total = 100;
+    range_list_add(&record->xfer.files[0]->filled, 20, 10);
+    range_list_add(&record->xfer.files[0]->filled, 0, 10);
+    range_list_add(&record->xfer.files[0]->filled, 10, 5);
     service_unlock(record->service);
 
     assert_hr(S_OK, IBackgroundCopyFile6_GetFilledFileRanges(file, &count, &filled));
@@ -556,11 +556,11 @@ static void test_on_demand_ranges(void **state)
     assert_hr(BG_E_INVALID_RANGE, IBackgroundCopyFile6_UpdateDownloadPosition(file, 100));
     assert_hr(S_OK, IBackgroundCopyFile6_UpdateDownloadPosition(file, 99));
     service_lock(record->service);
-    assert_int_equal(record->files[0]->requested.count, 2);
-    assert_true(record->files[0]->requested.items[1].end == 100);
-    assert_int_equal(record->files[0]->download_position, 99);
+    assert_int_equal(record->xfer.files[0]->requested.count, 2);
+    assert_true(record->xfer.files[0]->requested.items[1].end == 100);
+    assert_int_equal(record->xfer.files[0]->download_position, 99);
     /* A server without ranges ends random access. */
-    record->files[0]->no_range_support = TRUE;
+    record->xfer.files[0]->no_range_support = TRUE;
     service_unlock(record->service);
     assert_hr(BG_E_RANDOM_ACCESS_NOT_SUPPORTED, IBackgroundCopyFile6_GetFilledFileRanges(file, &count, &filled));
     assert_hr(BG_E_RANDOM_ACCESS_NOT_SUPPORTED, IBackgroundCopyFile6_UpdateDownloadPosition(file, 0));
