@@ -458,8 +458,8 @@ static void heap_usage(struct heap_usage *usage)
  * latter beyond the size at which heaps map blocks of their own). */
 static void heap_self_check(void)
 {
+    static void *volatile small, *volatile large;     /* volatile: an optimiser may not drop them */
     struct heap_usage before, after;
-    void *small, *large;
 
     heap_usage(&before);
     small = malloc(100);
