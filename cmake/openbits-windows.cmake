@@ -66,7 +66,7 @@ add_library(openbits SHARED ${OPENBITS_SOURCES} src/openbits.rc src/openbits.def
 set_target_properties(openbits PROPERTIES PREFIX "" OUTPUT_NAME openbits)
 target_include_directories(openbits PRIVATE ${CMAKE_SOURCE_DIR}/include)
 target_compile_options(openbits PRIVATE ${OPENBITS_WARNINGS})
-target_link_libraries(openbits PRIVATE openbits_core openbits_guids ole32 oleaut32 rpcrt4 uuid advapi32 crypt32)
+target_link_libraries(openbits PRIVATE openbits_core openbits_guids ole32 oleaut32 rpcrt4 uuid advapi32 crypt32 winhttp shlwapi)
 target_link_options(openbits PRIVATE -static-libgcc)
 add_dependencies(openbits openbits_messages)
 set_source_files_properties(src/openbits.rc PROPERTIES

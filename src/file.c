@@ -29,7 +29,7 @@ static const IBackgroundCopyFile6Vtbl file_vtbl;
  * picks another name if this one is taken. */
 static LONG temp_counter = -1;
 
-static HRESULT make_temp_name(const WCHAR *local, WCHAR **out)
+HRESULT file_make_temp_name(const WCHAR *local, WCHAR **out)
 {
     const WCHAR *slash = wcsrchr(local, '\\');
     size_t dir_len = slash ? (size_t)(slash - local) + 1 : 0;
@@ -64,7 +64,7 @@ HRESULT file_create(const WCHAR *remote, enum remote_kind kind, const WCHAR *loc
     range_list_init(&file->xfer.requested);
     range_list_init(&file->xfer.filled);
     if (!(file->xfer.remote_name = _wcsdup(remote)) || !(file->xfer.local_name = _wcsdup(local))) goto fail;
-    if (use_temp && FAILED(hr = make_temp_name(local, &file->xfer.temp_name))) goto fail;
+    if (use_temp && FAILED(hr = file_make_temp_name(local, &file->xfer.temp_name))) goto fail;
     if (range_count)
     {
         hr = E_OUTOFMEMORY;
@@ -186,6 +186,7 @@ static BOOL kind_allows_ranges(enum remote_kind kind)
 static HRESULT WINAPI file_SetRemoteName(IBackgroundCopyFile6 *iface, LPCWSTR name)
 {
     struct job_file *file = impl_from_IBackgroundCopyFile6(iface);
+    struct engine_cleanup cleanup = { 0 };
     struct job *job = file->job;
     enum remote_kind kind;
     WCHAR *copy;
@@ -206,9 +207,12 @@ static HRESULT WINAPI file_SetRemoteName(IBackgroundCopyFile6 *iface, LPCWSTR na
         /* A new server may support ranges where the old one did not. */
         file->xfer.no_range_support = FALSE;
         copy = old;
+        engine_void_locked(&job->service->engine, &job->xfer, &cleanup);
         job_touch_locked(job);
     }
     service_unlock(job->service);
+    engine_cleanup(&job->service->engine, &cleanup);
+    if (SUCCEEDED(hr)) service_wake(job->service, FALSE);
     free(copy);
     return hr;
 }
@@ -225,6 +229,7 @@ static HRESULT WINAPI file_GetTemporaryName(IBackgroundCopyFile6 *iface, LPWSTR 
 static HRESULT WINAPI file_SetValidationState(IBackgroundCopyFile6 *iface, BOOL state)
 {
     struct job_file *file = impl_from_IBackgroundCopyFile6(iface);
+    struct engine_cleanup cleanup = { 0 };
     struct job *job = file->job;
     HRESULT hr;
 
@@ -243,12 +248,14 @@ static HRESULT WINAPI file_SetValidationState(IBackgroundCopyFile6 *iface, BOOL 
             file->xfer.bytes_transferred = 0;
             file->xfer.transferred = FALSE;
             range_list_clear(&file->xfer.filled);
-            job_set_error_locked(job, BG_JOB_STATE_ERROR, BG_ERROR_CONTEXT_REMOTE_FILE,
-                                 BG_E_VALIDATION_FAILED, &file->xfer, NULL);
+            static const struct transfer_error failed = { BG_ERROR_CONTEXT_REMOTE_FILE, BG_E_VALIDATION_FAILED, NULL };
+            engine_fail_locked(&job->service->engine, &job->xfer, BG_JOB_STATE_ERROR, &failed, &file->xfer, &cleanup);
         }
         job_touch_locked(job);
     }
     service_unlock(job->service);
+    engine_cleanup(&job->service->engine, &cleanup);
+    service_deliver_events(job->service);   /* JobError, if it failed the job */
     return hr;
 }
 

@@ -38,6 +38,8 @@ static inline struct job_file *impl_from_IBackgroundCopyFile6(IBackgroundCopyFil
  * file; without (uploads), NULL. */
 HRESULT file_create(const WCHAR *remote, enum remote_kind kind, const WCHAR *local, BOOL use_temp,
                     const BG_FILE_RANGE *ranges, DWORD range_count, struct job_file **out);
+/* A fresh `BIT#####.tmp` name in the directory of a local name (malloc'd). */
+HRESULT file_make_temp_name(const WCHAR *local, WCHAR **out);
 /* Frees a record (never one a client still references: the job is being destroyed, or the
  * record never joined a job). */
 void file_destroy(struct job_file *file);

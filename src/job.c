@@ -67,10 +67,10 @@ static void credential_clear(struct job_credential *credential)
 
 static void job_destroy(struct job *job)
 {
+    DWORD notify_cookie = job->notify_cookie, certificate_cookie = job->certificate_callback_cookie;
     unsigned int target, scheme;
 
     if (job->marshal) IUnknown_Release(job->marshal);
-    notify_revoke(job->notify_cookie);
     free(job->display_name);
     free(job->description);
     free(job->notify_program);
@@ -87,6 +87,10 @@ static void job_destroy(struct job *job)
     if (job->service) service_put(job->service);
     free(job);
     module_unlock();
+    /* The client's objects go last: once a client sees its callback released, the job is
+     * gone (the worker that may run this holds the DLL; GIT calls need no object of ours). */
+    notify_revoke(notify_cookie);
+    notify_revoke(certificate_cookie);
 }
 
 void job_hold(struct job *job)
@@ -97,6 +101,16 @@ void job_hold(struct job *job)
 void job_unhold(struct job *job)
 {
     if (!InterlockedDecrement(&job->holds)) job_destroy(job);
+}
+
+BOOL job_unhold_locked(struct job *job)
+{
+    return !InterlockedDecrement(&job->holds);
+}
+
+void job_free(struct job *job)
+{
+    job_destroy(job);
 }
 
 static HRESULT WINAPI job_QueryInterface(IBackgroundCopyJob5 *iface, REFIID riid, void **out)
@@ -140,24 +154,13 @@ void job_touch_locked(struct job *job)
     GetSystemTimeAsFileTime(&job->xfer.modification_time);
 }
 
-/* Requires: service lock. BG_E_INVALID_STATE for a job in a final state, or one that Complete
- * is finishing (a racing caller would find it ACKNOWLEDGED a moment later). */
+/* Requires: service lock. BG_E_INVALID_STATE for a job in a final state. A Complete renaming
+ * the job's files (outside the lock) is waited for first: the caller then sees the job as
+ * Complete leaves it, ACKNOWLEDGED or (when a rename failed) where it was. */
 HRESULT job_check_modifiable_locked(struct job *job)
 {
-    return job_state_is_final(job->xfer.state) || job->finishing ? BG_E_INVALID_STATE : S_OK;
-}
-
-void job_set_error_locked(struct job *job, BG_JOB_STATE state, BG_ERROR_CONTEXT context, HRESULT code,
-                          struct engine_file *file, const WCHAR *protocol)
-{
-    if (job->xfer.state != state && FAILED(job_state_transition(&job->xfer.state, state)))
-        WARN("%p: no transition from state %d to %d.\n", job, job->xfer.state, state);
-    job->xfer.error.set = TRUE;
-    job->xfer.error.context = context;
-    job->xfer.error.code = code;
-    job->xfer.error.file = file;
-    job->xfer.error.protocol = protocol;
-    job_touch_locked(job);
+    while (job->finishing) SleepConditionVariableSRW(&job->service->idle, &job->service->lock, INFINITE, 0);
+    return job_state_is_final(job->xfer.state) ? BG_E_INVALID_STATE : S_OK;
 }
 
 HRESULT job_finish_locked(struct job *job, BG_JOB_STATE final)
@@ -232,6 +235,7 @@ HRESULT job_get_ulong(struct job *job, const ULONG *field, ULONG *out)
 static HRESULT WINAPI job_Suspend(IBackgroundCopyJob5 *iface)
 {
     struct job *job = impl_from_IBackgroundCopyJob5(iface);
+    struct engine_cleanup cleanup = { 0 };
     HRESULT hr;
 
     TRACE("%p.\n", iface);
@@ -239,9 +243,12 @@ static HRESULT WINAPI job_Suspend(IBackgroundCopyJob5 *iface)
     if (SUCCEEDED(hr = job_check_modifiable_locked(job)) && job->xfer.state != BG_JOB_STATE_SUSPENDED)
     {
         job_state_transition(&job->xfer.state, BG_JOB_STATE_SUSPENDED);
+        engine_stop_locked(&job->service->engine, &job->xfer, &cleanup);   /* within one read */
         job_touch_locked(job);
     }
     service_unlock(job->service);
+    engine_cleanup(&job->service->engine, &cleanup);
+    if (SUCCEEDED(hr)) service_wake(job->service, FALSE);
     return hr;
 }
 
@@ -420,22 +427,45 @@ static HRESULT WINAPI job_SetNotifyInterface(IBackgroundCopyJob5 *iface, IUnknow
     }
     service_unlock(job->service);
 
-    notify_revoke(cookie);
+    job_notify_revoke(job, cookie);
     return hr;
 }
 
 static HRESULT WINAPI job_GetNotifyInterface(IBackgroundCopyJob5 *iface, IUnknown **callback)
 {
     struct job *job = impl_from_IBackgroundCopyJob5(iface);
-    DWORD cookie;
-
     TRACE("%p, %p.\n", iface, callback);
     if (!callback) return E_INVALIDARG;
     *callback = NULL;
+    return job_notify_get(job, &IID_IUnknown, (void **)callback);
+}
+
+HRESULT job_notify_get(struct job *job, REFIID iid, void **out)
+{
+    DWORD cookie;
+    HRESULT hr;
+
     service_lock(job->service);
-    cookie = job->notify_cookie;
+    if ((cookie = job->notify_cookie)) ++job->notify_users;
     service_unlock(job->service);
-    return notify_get(cookie, &IID_IUnknown, (void **)callback);
+    hr = notify_get(cookie, iid, out);
+    if (cookie)
+    {
+        service_lock(job->service);
+        --job->notify_users;
+        WakeAllConditionVariable(&job->service->idle);
+        service_unlock(job->service);
+    }
+    return hr;
+}
+
+void job_notify_revoke(struct job *job, DWORD cookie)
+{
+    if (!cookie) return;
+    service_lock(job->service);
+    while (job->notify_users) SleepConditionVariableSRW(&job->service->idle, &job->service->lock, INFINITE, 0);
+    service_unlock(job->service);
+    notify_revoke(cookie);
 }
 
 static HRESULT WINAPI job_SetMinimumRetryDelay(IBackgroundCopyJob5 *iface, ULONG seconds)
@@ -1012,6 +1042,7 @@ HRESULT job_create(struct service *service, const WCHAR *display_name, BG_JOB_TY
     job->IBackgroundCopyJobHttpOptions3_iface.lpVtbl = &job_http_options_vtbl;
     job->IBitsTokenOptions_iface.lpVtbl = &job_token_options_vtbl;
     job->holds = 1;                              /* ours until the queue takes it below */
+    job->xfer.owner = job;
     job->xfer.type = type;
     job->xfer.state = BG_JOB_STATE_SUSPENDED;
     GetSystemTimeAsFileTime(&job->creation_time);

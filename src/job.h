@@ -57,6 +57,10 @@ struct job
     WCHAR *reply_file_name;
     DWORD acl_flags, peer_flags;
     BOOL finishing;                       /* Complete is renaming files outside the lock */
+    ULONGLONG modification_notified;      /* tick of the last JobModification delivered */
+    ULONG busy;                           /* workers in a chunk of the job, until its cleanup */
+    ULONG events_pending;                 /* queued or being delivered */
+    ULONG notify_users;                   /* threads inside a GIT lookup of the job's cookies */
 
     /* Upload-reply jobs: the reply (engine) */
     UINT64 reply_bytes_total;             /* BG_SIZE_UNKNOWN until the reply starts */
@@ -104,12 +108,18 @@ IBackgroundCopyJob *job_from_entry_locked(struct queue_entry *entry);
  * references. The last unhold destroys the job; never call it under the service lock. */
 void job_hold(struct job *job);
 void job_unhold(struct job *job);
+/* Requires: service lock. Drops a hold; TRUE when it was the last one: the caller then calls
+ * job_free after unlocking. Lets a worker drop its hold in the same locked step that tells a
+ * waiting Cancel it is done, so the client's next Release is the one that frees the job. */
+BOOL job_unhold_locked(struct job *job);
+void job_free(struct job *job);
 
-/* Requires: service lock. Moves the job to ERROR or TRANSIENT_ERROR (`state`) and records the
- * error GetError reports; protocol is a static string. A transition the state table refuses
- * leaves the state as it is. */
-void job_set_error_locked(struct job *job, BG_JOB_STATE state, BG_ERROR_CONTEXT context, HRESULT code,
-                          struct engine_file *file, const WCHAR *protocol);
+/* The job's notify interface from the GIT (AddRef'd; S_OK and NULL when none is set), safe
+ * against a concurrent SetNotifyInterface: a cookie is never revoked while it is being looked
+ * up (Wine's GIT asserts when the two race). No lock held. */
+HRESULT job_notify_get(struct job *job, REFIID iid, void **out);
+/* Revokes a cookie the job no longer uses, once no lookup is in progress. No lock held. */
+void job_notify_revoke(struct job *job, DWORD cookie);
 
 /* job_files.c: the job methods about files (IBackgroundCopyJob .. Job3). */
 HRESULT WINAPI job_AddFileSet(IBackgroundCopyJob5 *iface, ULONG count, BG_FILE_INFO *files);

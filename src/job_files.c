@@ -231,9 +231,7 @@ static HRESULT generate_reply_name_locked(struct job *job)
 HRESULT WINAPI job_Resume(IBackgroundCopyJob5 *iface)
 {
     struct job *job = impl_from_IBackgroundCopyJob5(iface);
-    BOOL pending = FALSE;
     HRESULT hr;
-    ULONG i;
 
     TRACE("%p.\n", iface);
     service_lock(job->service);
@@ -246,28 +244,11 @@ HRESULT WINAPI job_Resume(IBackgroundCopyJob5 *iface)
         ;
     else
     {
-        for (i = 0; i < job->xfer.file_count; ++i)
-            if (!job->xfer.files[i]->transferred) pending = TRUE;
-        switch (job->xfer.state)
-        {
-        case BG_JOB_STATE_SUSPENDED:
-        case BG_JOB_STATE_ERROR:
-        case BG_JOB_STATE_TRANSIENT_ERROR:
-            /* From an error this is "retry now", whatever the retry delay. */
-            job_state_transition(&job->xfer.state, BG_JOB_STATE_QUEUED);
-            break;
-        case BG_JOB_STATE_TRANSFERRED:
-            /* Files added since the transfer go back in the queue (unconfirmed). */
-            if (pending) job_state_transition(&job->xfer.state, BG_JOB_STATE_QUEUED);
-            break;
-        default:                        /* QUEUED, CONNECTING, TRANSFERRING: already going */
-            break;
-        }
-        job->xfer.resumed = TRUE;
-        job->xfer.download_ms = 0;      /* Resume restarts the MaximumDownloadTime clock */
+        engine_resume_locked(&job->service->engine, &job->xfer);
         job_touch_locked(job);
     }
     service_unlock(job->service);
+    if (SUCCEEDED(hr)) service_wake(job->service, TRUE);
     return hr;
 }
 
@@ -298,7 +279,7 @@ static HRESULT delete_temp_files(WCHAR **names, ULONG count)
 }
 
 /* Requires: service lock. Copies of the temporary names of the files that still have a
- * temporary file of their own: every such file, or only the untransferred ones. */
+ * temporary file the engine created: every such file, or only the untransferred ones. */
 static HRESULT collect_temp_names_locked(struct job *job, BOOL include_transferred, WCHAR ***names, ULONG *count)
 {
     ULONG i;
@@ -308,7 +289,9 @@ static HRESULT collect_temp_names_locked(struct job *job, BOOL include_transferr
     for (i = 0; i < job->xfer.file_count; ++i)
     {
         struct engine_file *file = job->xfer.files[i];
-        if (!file->temp_name || file->completed || (!include_transferred && file->transferred)) continue;
+        /* Only files the engine created: never one we did not (BITS-SPEC.md §5.2). */
+        if (!file->temp_name || !file->temp_created || file->completed
+            || (!include_transferred && file->transferred)) continue;
         if (!((*names)[*count] = _wcsdup(file->temp_name)))
         {
             free_names(*names, *count);
@@ -324,23 +307,32 @@ static HRESULT collect_temp_names_locked(struct job *job, BOOL include_transferr
 HRESULT WINAPI job_Cancel(IBackgroundCopyJob5 *iface)
 {
     struct job *job = impl_from_IBackgroundCopyJob5(iface);
+    struct engine_cleanup cleanup = { 0 };
     WCHAR **names = NULL;
     ULONG count = 0;
     HRESULT hr;
 
     TRACE("%p.\n", iface);
     service_lock(job->service);
-    /* Every temporary file goes, transferred or not: only Complete makes files available. */
-    if (SUCCEEDED(hr = job_check_modifiable_locked(job))
-        && SUCCEEDED(hr = collect_temp_names_locked(job, TRUE, &names, &count)))
-        hr = job_finish_locked(job, BG_JOB_STATE_CANCELLED);
-    service_unlock(job->service);
-    if (FAILED(hr))
+    if (SUCCEEDED(hr = job_check_modifiable_locked(job)))
     {
-        if (names) free_names(names, count);
-        return hr;
+        engine_stop_locked(&job->service->engine, &job->xfer, &cleanup);
+        hr = job_finish_locked(job, BG_JOB_STATE_CANCELLED);
     }
-    hr = delete_temp_files(names, count);
+    service_unlock(job->service);
+    if (FAILED(hr)) return hr;
+
+    /* A worker still in a chunk of the job has its temporary file open (or is creating it):
+     * let it finish. Then every temporary file of ours goes, transferred or not: only Complete
+     * makes files available. The job is final now, so the files no longer change. */
+    engine_cleanup(&job->service->engine, &cleanup);
+    service_drop_events(job->service, job);
+    service_wait_idle(job->service, job);
+    service_lock(job->service);
+    hr = collect_temp_names_locked(job, TRUE, &names, &count);
+    service_unlock(job->service);
+    hr = SUCCEEDED(hr) ? delete_temp_files(names, count) : BG_S_UNABLE_TO_DELETE_FILES;
+    service_wake(job->service, FALSE);  /* its place may go to another job */
     job_unhold(job);                    /* the queue's hold; never the last one here */
     return hr;
 }
@@ -354,6 +346,7 @@ struct rename_plan
 HRESULT WINAPI job_Complete(IBackgroundCopyJob5 *iface)
 {
     struct job *job = impl_from_IBackgroundCopyJob5(iface);
+    struct engine_cleanup cleanup = { 0 };
     struct rename_plan *plan = NULL;
     WCHAR **names = NULL;
     ULONG count = 0, deletes = 0, done = 0, i;
@@ -386,26 +379,42 @@ HRESULT WINAPI job_Complete(IBackgroundCopyJob5 *iface)
                 hr = E_OUTOFMEMORY;
             ++count;
         }
-        if (SUCCEEDED(hr)) job->finishing = TRUE;
+        if (SUCCEEDED(hr))
+        {
+            job->finishing = TRUE;
+            engine_stop_locked(&job->service->engine, &job->xfer, &cleanup);
+        }
     }
     service_unlock(job->service);
 
     if (job->xfer.type != BG_JOB_TYPE_DOWNLOAD || FAILED(hr))
     {
-        if (SUCCEEDED(hr)) job_unhold(job);
+        if (SUCCEEDED(hr))
+        {
+            service_drop_events(job->service, job);
+            job_unhold(job);
+        }
         goto done;
     }
+    /* No worker may hold a temporary file open while it is renamed. */
+    engine_cleanup(&job->service->engine, &cleanup);
+    service_wait_idle(job->service, job);
 
     for (done = 0; done < count; ++done)
+    {
+        /* Our temporary files are hidden; the user's file is not. */
+        SetFileAttributesW(plan[done].from, FILE_ATTRIBUTE_NORMAL);
         if (!MoveFileExW(plan[done].from, plan[done].to, MOVEFILE_REPLACE_EXISTING | MOVEFILE_COPY_ALLOWED))
         {
             hr = hresult_from_last_error();
             WARN("could not rename %s to %s: %#lx.\n", debugstr_w(plan[done].from), debugstr_w(plan[done].to), hr);
             break;
         }
+    }
 
     service_lock(job->service);
     job->finishing = FALSE;
+    WakeAllConditionVariable(&job->service->idle);      /* callers waiting for the outcome */
     for (i = 0; i < done; ++i) plan[i].file->completed = TRUE;
     if (SUCCEEDED(hr))
     {
@@ -415,13 +424,21 @@ HRESULT WINAPI job_Complete(IBackgroundCopyJob5 *iface)
         hr = job_finish_locked(job, BG_JOB_STATE_ACKNOWLEDGED);
     }
     else
-        job_touch_locked(job);          /* it stays where it was; renamed files stay available */
+    {
+        /* It stays where it was (renamed files stay available), and carries on if it was
+         * transferring. */
+        engine_continue_locked(&job->service->engine, &job->xfer);
+        job_touch_locked(job);
+    }
     service_unlock(job->service);
+    service_wake(job->service, FALSE);
 
     if (SUCCEEDED(hr))
     {
         result = delete_temp_files(names, deletes);
         names = NULL;
+        service_drop_events(job->service, job);
+        service_wait_idle(job->service, job);
         job_unhold(job);
         /* Both are success codes; the one about files left behind wins (unconfirmed). */
         if (result == S_OK && partial) result = BG_S_PARTIAL_COMPLETE;
@@ -500,6 +517,7 @@ HRESULT WINAPI job_GetError(IBackgroundCopyJob5 *iface, IBackgroundCopyError **e
 HRESULT WINAPI job_ReplaceRemotePrefix(IBackgroundCopyJob5 *iface, LPCWSTR old_prefix, LPCWSTR new_prefix)
 {
     struct job *job = impl_from_IBackgroundCopyJob5(iface);
+    struct engine_cleanup cleanup = { 0 };
     WCHAR **names = NULL;
     enum remote_kind *kinds = NULL;
     size_t old_len, new_len;
@@ -549,12 +567,16 @@ HRESULT WINAPI job_ReplaceRemotePrefix(IBackgroundCopyJob5 *iface, LPCWSTR old_p
             file->no_range_support = FALSE;
             names[i] = old;
         }
+        /* A transfer in flight continues from the new place. */
+        engine_void_locked(&job->service->engine, &job->xfer, &cleanup);
         job_touch_locked(job);
     }
     else if (SUCCEEDED(hr))
         hr = S_FALSE;                   /* nothing matched */
 unlock:
     service_unlock(job->service);
+    engine_cleanup(&job->service->engine, &cleanup);
+    if (hr == S_OK) service_wake(job->service, FALSE);
     for (i = 0; names && i < job->xfer.file_count; ++i) free(names[i]);
     free(names);
     free(kinds);

@@ -55,7 +55,6 @@ void job_options_free(struct job *job)
     free(job->http_method);
     free(job->helper_token_sid);
     if (job->helper_token) CloseHandle(job->helper_token);
-    notify_revoke(job->certificate_callback_cookie);
 }
 
 /* --- IUnknown, forwarded to the job ------------------------------------------------------------ */
@@ -341,6 +340,7 @@ static HRESULT WINAPI http_options_SetHttpMethod(IBackgroundCopyJobHttpOptions3 
     {
         copy = job->http_method;           /* the default again: back to a normal job */
         job->http_method = NULL;
+        job->xfer.custom_method = FALSE;
     }
     else if (job->xfer.dynamic_content || job->xfer.on_demand)
         hr = BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD;
@@ -352,6 +352,7 @@ static HRESULT WINAPI http_options_SetHttpMethod(IBackgroundCopyJobHttpOptions3 
         job->http_method = copy;
         copy = old;
         job->xfer.priority = BG_JOB_PRIORITY_FOREGROUND;   /* a custom method pins FOREGROUND */
+        job->xfer.custom_method = TRUE;                    /* and makes transient errors fatal */
     }
     if (SUCCEEDED(hr)) job_touch_locked(job);
 out_unlock:

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <stdlib.h>
 
+#include "engine_host.h"
 #include "service.h"
 
 /* Guards the_service (the pointer), not the service's contents. */
@@ -34,6 +35,7 @@ HRESULT service_get(struct service **out)
 {
     struct service_limits limits;
     struct service *service;
+    HRESULT hr = S_OK;
 
     *out = NULL;
     read_limits(&limits);
@@ -43,31 +45,65 @@ HRESULT service_get(struct service **out)
     else if ((service = calloc(1, sizeof(*service))))
     {
         service->refcount = 1;
+        service->base = 1;
         InitializeSRWLock(&service->lock);
         queue_init(&service->jobs);
         service->limits = limits;
         module_lock();
-        the_service = service;
+        if (FAILED(hr = engine_host_init(service)))
+        {
+            service_release_base(service);
+            service = NULL;
+        }
+        else
+            the_service = service;
     }
+    else
+        hr = E_OUTOFMEMORY;
     ReleaseSRWLockExclusive(&service_global_lock);
 
-    if (!service) return E_OUTOFMEMORY;
+    if (FAILED(hr)) return hr;
     *out = service;
     return S_OK;
 }
 
+void service_release_base(struct service *service)
+{
+    ULONG i;
+
+    if (InterlockedDecrement(&service->base)) return;
+    /* Every queued job holds a service reference, so the queue is empty here. */
+    engine_host_destroy(service);
+    for (i = 0; i < service->worker_count; ++i) CloseHandle(service->workers[i]);
+    queue_destroy(&service->jobs);
+    free(service);
+    module_unlock();
+}
+
 void service_put(struct service *service)
 {
+    HANDLE workers[MAX_WORKERS];
+    BOOL on_worker = FALSE;
+    ULONG count, i;
+
     AcquireSRWLockExclusive(&service_global_lock);
     if (InterlockedDecrement(&service->refcount))
         service = NULL;
     else
         the_service = NULL;
     ReleaseSRWLockExclusive(&service_global_lock);
-
     if (!service) return;
-    /* Every queued job holds a service reference, so the queue is empty here. */
-    queue_destroy(&service->jobs);
-    free(service);
-    module_unlock();
+
+    /* The last user: the workers leave; wait for them, so that the DLL's objects are all gone
+     * when this returns (DllCanUnloadNow), unless this thread is one of them. */
+    service_lock(service);
+    service->stopping = TRUE;
+    WakeAllConditionVariable(&service->work);
+    count = service->worker_count;
+    memcpy(workers, service->workers, count * sizeof(*workers));
+    service_unlock(service);
+    for (i = 0; i < count; ++i)
+        if (GetThreadId(workers[i]) == GetCurrentThreadId()) on_worker = TRUE;
+    if (count && !on_worker) WaitForMultipleObjects(count, workers, TRUE, INFINITE);
+    service_release_base(service);
 }

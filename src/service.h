@@ -9,6 +9,7 @@
 #define OPENBITS_SERVICE_H
 
 #include "common.h"
+#include "core/engine.h"
 #include "core/queue.h"
 
 /* Quotas (BITS-SPEC.md §4): the documented defaults, or Group Policy's values under
@@ -21,18 +22,58 @@ struct service_limits
     ULONG files_per_job;          /* MaxFilesPerJob, default 200 */
 };
 
+#define MAX_WORKERS 4
+
+struct job;
+struct job_file;
+
+/* An event of the engine waiting for delivery (engine_host.c queues, notify.c delivers). */
+struct service_event
+{
+    struct service_event *next;
+    enum engine_event_kind kind;
+    struct job *job;              /* held (job_hold) until delivered */
+    struct job_file *file;        /* FILE_TRANSFERRED: the file; else NULL */
+};
+
+/* Lifetime, two counts (STYLE.md §2.9): `refcount` counts users (managers and job objects);
+ * `base` is 1 while there are users, plus 1 per worker thread. The last user stops the
+ * workers (and waits for them unless it is one); the last base frees the service. */
 struct service
 {
-    LONG refcount;                /* managers and job objects each hold one */
+    LONG refcount;
+    LONG base;
     SRWLOCK lock;
+    CONDITION_VARIABLE work;      /* workers sleep here when there is nothing to do */
+    CONDITION_VARIABLE idle;      /* signalled after every commit */
     struct queue jobs;            /* struct job entries, unfinished jobs only  [service lock] */
     struct service_limits limits; /* immutable */
+    struct engine engine;         /* [service lock] */
+    struct service_event *events, *events_tail;   /* [service lock] */
+    HANDLE workers[MAX_WORKERS];  /* [service lock] */
+    ULONG worker_count;           /* [service lock] */
+    BOOL workers_started;         /* [service lock] */
+    BOOL stopping;                /* [service lock] */
 };
 
 /* Returns the process-wide service with a reference, creating it on first use. */
 HRESULT service_get(struct service **out);
 void service_put(struct service *service);
 static inline void service_addref(struct service *service) { InterlockedIncrement(&service->refcount); }
+
+/* Drops a base count (a worker leaving, or the users' count): the last frees the service. */
+void service_release_base(struct service *service);
+/* No lock held. Something to schedule: wakes the workers, and starts them first when `start`
+ * (Resume) and they are not running yet. */
+void service_wake(struct service *service, BOOL start);
+/* No lock held. Forgets the undelivered events of a job that reached a final state (Cancel,
+ * Complete): nothing is told about a job the client has finished with. */
+void service_drop_events(struct service *service, struct job *job);
+/* No lock held. Delivers the engine's events queued by a COM method's own changes. */
+void service_deliver_events(struct service *service);
+/* No lock held. Waits until no worker works on the job (Cancel and Complete, before they touch
+ * its files and return): no chunk, no cleanup, no event in delivery (see engine_host.c). */
+void service_wait_idle(struct service *service, struct job *job);
 
 static inline void service_lock(struct service *service) { AcquireSRWLockExclusive(&service->lock); }
 static inline void service_unlock(struct service *service) { ReleaseSRWLockExclusive(&service->lock); }

@@ -136,16 +136,56 @@ add_dependencies(test_registration registration_probe)
 # of src/ (not the module's entry points) into the test, which then plays the engine's part on
 # the job and file records directly.
 set(OBJECT_SOURCES ${OPENBITS_SOURCES})
-list(FILTER OBJECT_SOURCES EXCLUDE REGEX "/(module|register|class_factory)\\.c$")
+list(FILTER OBJECT_SOURCES EXCLUDE REGEX "/(module|register|class_factory|engine_host|transport_http|transport_file)\\.c$")
 openbits_wine_test(unit_job_internals SOURCES
     ${CMAKE_SOURCE_DIR}/tests/com/unit_job_internals.c
     ${CMAKE_SOURCE_DIR}/tests/support/module_stub.c
+    ${CMAKE_SOURCE_DIR}/tests/support/engine_stub.c
     ${OBJECT_SOURCES}
     ${MESSAGES_RC}
-    LIBS openbits_core crypt32)
+    LIBS openbits_core crypt32 winhttp shlwapi)
 target_include_directories(unit_job_internals PRIVATE ${CMAKE_SOURCE_DIR}/src)
 add_dependencies(unit_job_internals openbits_messages)
 
 # test_quota writes Group Policy values under HKLM in the prefix: not while the registration
 # test compares registry snapshots.
 set_tests_properties(wine.test_quota PROPERTIES RESOURCE_LOCK wine_registry)
+
+# The transports (src/transport_http.c, src/transport_file.c) on real files, against the loopback
+# HTTP server (tests/servers/http_server.py) and sockets of the test's own: the sources are
+# compiled into the test with the stub of the module count, as for test_copy_error.
+openbits_wine_test(unit_transport SOURCES
+    ${CMAKE_SOURCE_DIR}/tests/com/unit_transport.c
+    ${CMAKE_SOURCE_DIR}/tests/support/module_stub.c
+    ${CMAKE_SOURCE_DIR}/src/transport_http.c
+    ${CMAKE_SOURCE_DIR}/src/transport_file.c
+    ${CMAKE_SOURCE_DIR}/src/transfer_options.c
+    ${CMAKE_SOURCE_DIR}/src/core/transport.c
+    ${CMAKE_SOURCE_DIR}/src/common.c
+    ${CMAKE_SOURCE_DIR}/src/debug.c
+    LIBS winhttp crypt32 shlwapi)
+target_include_directories(unit_transport PRIVATE ${CMAKE_SOURCE_DIR}/src)
+
+# A self-signed certificate for unit_transport's HTTPS server (localhost, for server and client
+# authentication), with its key as PEM for the server and both as PKCS #12 for the client's
+# certificate store, made at build time with openssl; without openssl the HTTPS tests skip.
+find_program(OPENSSL_PROGRAM openssl)
+if(OPENSSL_PROGRAM)
+    set(TLS_DIR ${CMAKE_BINARY_DIR}/tls)
+    add_custom_command(
+        OUTPUT ${TLS_DIR}/cert.pem ${TLS_DIR}/key.pem ${TLS_DIR}/cert.pfx
+        COMMAND ${CMAKE_COMMAND} -E make_directory ${TLS_DIR}
+        COMMAND ${OPENSSL_PROGRAM} genpkey -quiet -algorithm RSA -pkeyopt rsa_keygen_bits:2048
+                -out ${TLS_DIR}/key.pem
+        COMMAND ${OPENSSL_PROGRAM} req -x509 -key ${TLS_DIR}/key.pem -days 3650 -subj /CN=localhost
+                -addext subjectAltName=DNS:localhost -addext extendedKeyUsage=serverAuth,clientAuth
+                -out ${TLS_DIR}/cert.pem
+        COMMAND ${OPENSSL_PROGRAM} pkcs12 -export -in ${TLS_DIR}/cert.pem -inkey ${TLS_DIR}/key.pem
+                -passout pass: -out ${TLS_DIR}/cert.pfx
+        COMMENT "A self-signed certificate for the HTTPS tests"
+        VERBATIM)
+    add_custom_target(tls_certificate DEPENDS ${TLS_DIR}/cert.pem ${TLS_DIR}/key.pem ${TLS_DIR}/cert.pfx)
+    add_dependencies(unit_transport tls_certificate)
+    target_compile_definitions(unit_transport PRIVATE OPENBITS_TLS_CERT="${TLS_DIR}/cert.pem"
+        OPENBITS_TLS_KEY="${TLS_DIR}/key.pem" OPENBITS_TLS_PFX="${TLS_DIR}/cert.pfx")
+endif()

@@ -126,6 +126,17 @@ static void drop_run(struct engine_job *job, struct engine_cleanup *cleanup)
     free(run);
 }
 
+/* Requires: service lock. Makes a read blocked in the run's stream return. The worker in the
+ * chunk stores the stream without the lock (atomically); the stream is closed only after the
+ * run is dropped under the lock, so it is alive here. A stream still being opened is not
+ * reached: the chunk's commit drops it after its first read. */
+static void abort_run(struct engine_run *run)
+{
+    struct transport_stream *stream;
+
+    if (run && (stream = __atomic_load_n(&run->stream, __ATOMIC_ACQUIRE))) run->ops->abort(stream);
+}
+
 void engine_cleanup(struct engine *engine, struct engine_cleanup *cleanup)
 {
     if (cleanup->stream) cleanup->ops->close(cleanup->stream);
@@ -178,7 +189,7 @@ void engine_stop_locked(struct engine *engine, struct engine_job *job, struct en
     if (job->running)
     {
         /* A worker is in the chunk: its commit sees the generation and drops the run. */
-        if (job->run && job->run->stream) job->run->ops->abort(job->run->stream);
+        abort_run(job->run);
     }
     else
         drop_run(job, cleanup);
@@ -189,13 +200,18 @@ void engine_void_locked(struct engine *engine, struct engine_job *job, struct en
     ++job->generation;
     if (job->running)
     {
-        if (job->run && job->run->stream) job->run->ops->abort(job->run->stream);
+        abort_run(job->run);
     }
     else
         drop_run(job, cleanup);
     /* It starts again from the state it would have after a fresh pick. */
     if (job->state == BG_JOB_STATE_CONNECTING || job->state == BG_JOB_STATE_TRANSFERRING)
         job_state_transition(&job->state, BG_JOB_STATE_QUEUED);
+}
+
+void engine_continue_locked(struct engine *engine, struct engine_job *job)
+{
+    if (is_active(job->state) && !job->listed) list_append(engine, job);
 }
 
 void engine_forget_locked(struct engine *engine, struct engine_job *job)
@@ -289,7 +305,8 @@ static void fail(struct engine *engine, struct engine_job *job, HRESULT code, BG
 }
 
 void engine_fail_locked(struct engine *engine, struct engine_job *job, BG_JOB_STATE state,
-                        const struct transfer_error *error, struct engine_file *file)
+                        const struct transfer_error *error, struct engine_file *file,
+                        struct engine_cleanup *cleanup)
 {
     BG_JOB_STATE before = job->state;
 
@@ -311,7 +328,12 @@ void engine_fail_locked(struct engine *engine, struct engine_job *job, BG_JOB_ST
     /* Either way a chunk in flight counts for nothing: its commit drops it and the run, and a
      * blocked read returns now. */
     ++job->generation;
-    if (job->running && job->run && job->run->stream) job->run->ops->abort(job->run->stream);
+    if (job->running)
+    {
+        abort_run(job->run);
+    }
+    else
+        drop_run(job, cleanup);         /* between chunks: the open stream goes now */
 }
 
 /* --- scheduling ------------------------------------------------------------------------------ */
@@ -356,7 +378,7 @@ static DWORD tick_locked(struct engine *engine, UINT64 now)
             UINT64 limit = (UINT64)job->max_download_time * 1000;
             if (used >= limit)
             {
-                if (job->running && job->run->stream) job->run->ops->abort(job->run->stream);
+                if (job->running) abort_run(job->run);
                 wait = 0;
             }
             else if (limit - used < wait)
@@ -513,7 +535,11 @@ HRESULT engine_begin_chunk_locked(struct engine *engine, struct engine_chunk *ch
         chunk->request.kind = file->kind;
         chunk->request.offset = offset;
         chunk->request.length = length;
-        chunk->request.if_modified = NULL;
+        /* The bytes so far came from a version of the file: a transport may ask the server
+         * for the rest only if it is still that one (If-Range). */
+        chunk->if_modified = file->remote_time;
+        chunk->request.if_modified = offset && (file->remote_time.dwLowDateTime | file->remote_time.dwHighDateTime)
+                                     ? &chunk->if_modified : NULL;
         chunk->request.options = run->options;
         if (!chunk->url || !chunk->temp_path)
         {
@@ -545,6 +571,7 @@ static void set_error(struct engine_chunk *chunk, HRESULT hr, BG_ERROR_CONTEXT c
 
 static void open_chunk(struct engine *engine, struct engine_chunk *chunk, struct engine_run *run)
 {
+    struct transport_stream *stream;
     HRESULT hr;
 
     /* The temporary file first: without a place for the bytes there is no point asking. */
@@ -570,12 +597,13 @@ static void open_chunk(struct engine *engine, struct engine_chunk *chunk, struct
         return;
     }
     if (FAILED(hr = run->ops->open(engine->transports[chunk->request.kind].context, &chunk->request,
-                                   &run->stream, &chunk->response, &chunk->error)))
+                                   &stream, &chunk->response, &chunk->error)))
     {
-        run->stream = NULL;
         chunk->hr = hr;
         return;
     }
+    /* Published for abort_run, which runs under the lock while this thread has none. */
+    __atomic_store_n(&run->stream, stream, __ATOMIC_RELEASE);
     if (!chunk->response.ranged && chunk->request.offset)
     {
         if (chunk->file->range_count)

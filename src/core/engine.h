@@ -175,10 +175,14 @@ void engine_stop_locked(struct engine *engine, struct engine_job *job, struct en
 /* Requires: service lock. Moves the job to ERROR (always) or TRANSIENT_ERROR (when the error
  * and the job's timeouts allow a retry) with that error. */
 void engine_fail_locked(struct engine *engine, struct engine_job *job, BG_JOB_STATE state,
-                        const struct transfer_error *error, struct engine_file *file);
+                        const struct transfer_error *error, struct engine_file *file,
+                        struct engine_cleanup *cleanup);
 /* Requires: service lock. Something changed that voids a chunk in flight (a remote name): the
  * file is fetched again from where it is, on a new stream. */
 void engine_void_locked(struct engine *engine, struct engine_job *job, struct engine_cleanup *cleanup);
+/* Requires: service lock. The job carries on where it is (a Complete that failed): back in the
+ * active list when its state is an active one. */
+void engine_continue_locked(struct engine *engine, struct engine_job *job);
 /* Requires: service lock. Called when the job object is destroyed (it is never active then). */
 void engine_forget_locked(struct engine *engine, struct engine_job *job);
 
@@ -198,6 +202,7 @@ struct engine_chunk
     enum storage_mode mode;               /* how to open the temporary file */
     UINT64 write_offset;                  /* where the next byte goes in the temporary file */
     UINT64 want;                          /* bytes wanted from this stream, BG_LENGTH_TO_EOF */
+    FILETIME if_modified;                 /* what request.if_modified points to */
     void *options;                        /* snapshot for the transport */
     /* filled by transfer */
     HRESULT hr;

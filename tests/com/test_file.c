@@ -636,10 +636,9 @@ static void test_validation_and_peers(void **state)
     assert_true(origin == 0);
     assert_true(peers == 0);
 
-    /* Queued but not transferred: still pending. */
+    /* Resumed but not transferred (nothing listens at that address): still pending. */
     assert_hr(S_OK, IBackgroundCopyJob5_Resume(job));
     assert_hr(E_PENDING, IBackgroundCopyFile4_SetValidationState(file4, TRUE));
-    assert_int_equal(state_of(job), BG_JOB_STATE_QUEUED);
     put_file(file4);
 }
 

@@ -4,7 +4,8 @@
  * file, progress sums, the reply of upload-reply jobs, File5's response headers and File6's
  * filled ranges. The objects of src/ are compiled into this program (tests/tests-windows.cmake),
  * so the test can stand in for the engine: it sets a file's progress or a job's state on the
- * records, under the service lock, as the engine will. */
+ * records, under the service lock, as the engine does. tests/support/engine_stub.c replaces
+ * src/engine_host.c: no worker ever runs, so nothing but the test moves a job. */
 #include "com_test.h"
 #include "file.h"
 #include "job.h"
@@ -110,6 +111,15 @@ static void mark_transferred(struct job *job, ULONG index, UINT64 size)
     job->xfer.files[index]->bytes_total = size;
     job->xfer.files[index]->bytes_transferred = size;
     job->xfer.files[index]->transferred = TRUE;
+    job->xfer.files[index]->temp_created = TRUE;
+    service_unlock(job->service);
+}
+
+/* The engine's part: it created the file's temporary file. */
+static void mark_created(struct job *job, ULONG index)
+{
+    service_lock(job->service);
+    job->xfer.files[index]->temp_created = TRUE;
     service_unlock(job->service);
 }
 
@@ -148,6 +158,9 @@ static void temp_name_of(IBackgroundCopyJob5 *job, ULONG index, WCHAR *path)
 
 static void test_get_error_object(void **state)
 {
+    static const struct transfer_error unavailable = { BG_ERROR_CONTEXT_REMOTE_FILE, BG_E_HTTP_ERROR_503, L"http" };
+    static const struct transfer_error general = { BG_ERROR_CONTEXT_GENERAL_QUEUE_MANAGER, E_FAIL, NULL };
+    struct engine_cleanup cleanup = { 0 };       /* nothing runs: nothing to clean up */
     IBackgroundCopyJob5 *job = new_job(BG_JOB_TYPE_DOWNLOAD);
     struct job *record = job_of(job);
     IBackgroundCopyError *error;
@@ -164,8 +177,8 @@ static void test_get_error_object(void **state)
     /* The engine fails the transfer of the file. */
     service_lock(record->service);
     job_state_transition(&record->xfer.state, BG_JOB_STATE_CONNECTING);
-    job_set_error_locked(record, BG_JOB_STATE_TRANSIENT_ERROR, BG_ERROR_CONTEXT_REMOTE_FILE,
-                         BG_E_HTTP_ERROR_503, record->xfer.files[0], L"http");
+    engine_fail_locked(&record->service->engine, &record->xfer, BG_JOB_STATE_TRANSIENT_ERROR, &unavailable,
+                       record->xfer.files[0], &cleanup);
     service_unlock(record->service);
 
     assert_hr(S_OK, IBackgroundCopyJob5_GetError(job, &error));
@@ -191,7 +204,7 @@ static void test_get_error_object(void **state)
 
     /* An error that concerns no file and no protocol. */
     service_lock(record->service);
-    job_set_error_locked(record, BG_JOB_STATE_ERROR, BG_ERROR_CONTEXT_GENERAL_QUEUE_MANAGER, E_FAIL, NULL, NULL);
+    engine_fail_locked(&record->service->engine, &record->xfer, BG_JOB_STATE_ERROR, &general, NULL, &cleanup);
     service_unlock(record->service);
     assert_hr(S_OK, IBackgroundCopyJob5_GetError(job, &error));
     assert_hr(BG_E_FILE_NOT_AVAILABLE, IBackgroundCopyError_GetFile(error, &error_file));
@@ -249,6 +262,7 @@ static void test_complete_partial(void **state)
     write_file(temp_done, "all");
     write_file(temp_undone, "ha");               /* half a file */
     mark_transferred(job_of(job), 0, 3);
+    mark_created(job_of(job), 1);
 
     assert_hr(BG_S_PARTIAL_COMPLETE, IBackgroundCopyJob5_Complete(job));
     assert_string_equal(read_file(done), "all");
@@ -323,6 +337,30 @@ static void test_cancel_deletes_transferred_temp(void **state)
     assert_string_equal(read_file(local), "theirs");
     drop_job(job);
     DeleteFileW(local);
+}
+
+/* A temporary file of ours that cannot be deleted (someone holds it open without
+ * FILE_SHARE_DELETE): Cancel still cancels, and says BG_S_UNABLE_TO_DELETE_FILES. */
+static void test_cancel_unable_to_delete(void **state)
+{
+    IBackgroundCopyJob5 *job = new_job(BG_JOB_TYPE_DOWNLOAD);
+    WCHAR local[MAX_PATH], temp[MAX_PATH];
+    BG_JOB_STATE job_state;
+    HANDLE held;
+
+    path_in_dir(L"held.bin", local);
+    assert_hr(S_OK, IBackgroundCopyJob5_AddFile(job, L"http://127.0.0.1/held.bin", local));
+    temp_name_of(job, 0, temp);
+    write_file(temp, "partial");
+    mark_created(job_of(job), 0);
+    held = CreateFileW(temp, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL, OPEN_EXISTING, 0, NULL);
+    assert_true(held != INVALID_HANDLE_VALUE);
+    assert_hr(BG_S_UNABLE_TO_DELETE_FILES, IBackgroundCopyJob5_Cancel(job));
+    assert_hr(S_OK, IBackgroundCopyJob5_GetState(job, &job_state));
+    assert_int_equal(job_state, BG_JOB_STATE_CANCELLED);
+    CloseHandle(held);
+    assert_true(DeleteFileW(temp));
+    drop_job(job);
 }
 
 static void test_high_performance_in_place(void **state)
@@ -577,6 +615,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_complete_partial, setup, teardown),
         cmocka_unit_test_setup_teardown(test_complete_rename_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_deletes_transferred_temp, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cancel_unable_to_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_high_performance_in_place, setup, teardown),
         cmocka_unit_test_setup_teardown(test_validation_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_progress_sums, setup, teardown),

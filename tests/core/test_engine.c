@@ -1288,6 +1288,7 @@ static void test_fail_locked_transferred(void **state)
     static const struct transfer_error invalid = { BG_ERROR_CONTEXT_REMOTE_FILE, BG_E_VALIDATION_FAILED, L"http" };
     struct engine_job *job = new_job(BG_JOB_PRIORITY_NORMAL);
     struct engine_file *file = add_file(job, L"http://server/a", L"a");
+    struct engine_cleanup cleanup = { 0 };
     int index;
 
     fake_transport_add(&fx->fake.transport, L"http://server/a", 1500, 22);
@@ -1295,7 +1296,8 @@ static void test_fail_locked_transferred(void **state)
     assert_int_equal(INFINITE, run_idle());
     assert_state(BG_JOB_STATE_TRANSFERRED, job);
 
-    engine_fail_locked(eng(), job, BG_JOB_STATE_ERROR, &invalid, file);
+    engine_fail_locked(eng(), job, BG_JOB_STATE_ERROR, &invalid, file, &cleanup);
+    engine_cleanup(eng(), &cleanup);
     check_error(job, BG_JOB_STATE_ERROR, BG_E_VALIDATION_FAILED, BG_ERROR_CONTEXT_REMOTE_FILE, file);
     index = fake_host_find(&fx->fake.host, 0, job, ENGINE_EVENT_JOB_ERROR);
     assert_true(index >= 0);
@@ -1312,13 +1314,15 @@ static void check_fail_locked_mid_chunk(BG_JOB_STATE to, HRESULT code)
     struct transfer_error error = { BG_ERROR_CONTEXT_GENERAL_TRANSPORT, code, NULL };
     struct engine_job *job = new_job(BG_JOB_PRIORITY_NORMAL);
     struct engine_file *file = add_file(job, L"http://server/a", L"a");
+    struct engine_cleanup cleanup = { 0 };
     struct engine_chunk chunk;
 
     fake_transport_add(&fx->fake.transport, L"http://server/a", 3500, 23);
     engine_resume_locked(eng(), job);
     assert_hr(S_OK, step(NULL));
     assert_hr(S_OK, begin(&chunk, NULL));
-    engine_fail_locked(eng(), job, to, &error, file);
+    engine_fail_locked(eng(), job, to, &error, file, &cleanup);
+    engine_cleanup(eng(), &cleanup);             /* nothing: the worker's commit lets the run go */
     check_error(job, to, code, BG_ERROR_CONTEXT_GENERAL_TRANSPORT, file);
     assert_int_equal(1, fx->fake.transport.aborts);
     finish(&chunk);
@@ -1333,6 +1337,31 @@ static void check_fail_locked_mid_chunk(BG_JOB_STATE to, HRESULT code)
     assert_int_equal(2, fx->fake.transport.request_count);
     assert_int_equal(1000, request(1)->offset);
     check_content(file, 23, 3500);
+    check_closed();
+}
+
+/* The shell fails a job between two of its chunks: the open stream and temporary file are
+ * handed back at once (not kept for the retry), and the retry opens a new stream. */
+static void test_fail_locked_between_chunks(void **state)
+{
+    struct transfer_error error = { BG_ERROR_CONTEXT_GENERAL_TRANSPORT, BG_E_HTTP_ERROR_503, NULL };
+    struct engine_job *job = new_job(BG_JOB_PRIORITY_NORMAL);
+    struct engine_file *file = add_file(job, L"http://server/a", L"a");
+    struct engine_cleanup cleanup = { 0 };
+
+    fake_transport_add(&fx->fake.transport, L"http://server/a", 3500, 24);
+    engine_resume_locked(eng(), job);
+    assert_hr(S_OK, step(NULL));                 /* one chunk: the stream stays open */
+    engine_fail_locked(eng(), job, BG_JOB_STATE_TRANSIENT_ERROR, &error, file, &cleanup);
+    assert_non_null(cleanup.stream);
+    engine_cleanup(eng(), &cleanup);
+    check_closed();
+    advance(SECONDS(DEFAULT_RETRY_DELAY));
+    assert_int_equal(INFINITE, run_idle());
+    assert_state(BG_JOB_STATE_TRANSFERRED, job);
+    assert_int_equal(2, fx->fake.transport.request_count);
+    assert_int_equal(1000, request(1)->offset);
+    check_content(file, 24, 3500);
     check_closed();
 }
 
@@ -1807,6 +1836,7 @@ int main(void)
         TEST(test_void_remote_name_change),
         TEST(test_fail_locked_transferred),
         TEST(test_fail_locked_mid_chunk),
+        TEST(test_fail_locked_between_chunks),
         TEST(test_fail_locked_transient_mid_chunk),
         TEST(test_ranges_back_to_back),
         TEST(test_ranges_eof_first),

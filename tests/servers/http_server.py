@@ -4,12 +4,16 @@
 
 Run:
     python3 http_server.py --port-file PATH [--journal PATH] [--ignore-stdin] [--verbose]
+                           [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]]
 
 It binds 127.0.0.1 on a free port, writes "PORT\\nPID\\n" to --port-file (through a temporary
 name and a rename, so a reader sees all of it or nothing) and serves until its standard input
 reaches end of file (or, with --ignore-stdin, never), or until SIGTERM/SIGINT. It then removes
 the port file and exits with status 0. Connections are HTTP/1.1 keep-alive; every response has
-a Content-Length or, where asked for, chunked framing.
+a Content-Length or, where asked for, chunked framing. With --tls-cert and --tls-key it speaks
+HTTPS instead (the handshake runs on the connection's thread; one that fails ends that
+connection quietly), and its absolute redirect locations say https. With --tls-client-ca too,
+a client must present a certificate that those certificates sign.
 
 Content is generated, never stored. Byte i (counting from 0) of every /file/<size> is
 
@@ -63,6 +67,9 @@ Query parameters (anywhere unless noted; the last value of a repeated one counts
     slow=<bytes per second>      throttle the body to that rate.
     to=<absolute URL>            /redirect: the last hop goes there instead of /<rest>.
     redirect_code=<code>         /redirect: 301, 302 (default), 303, 307 or 308.
+    proxy_auth=<user>:<password> answer 407 with Proxy-Authenticate: Basic unless the request
+                                 carries those proxy credentials (for a client using this
+                                 server as its proxy: it takes absolute URLs too).
 
 Ranges (/file, GET only; HEAD and other methods ignore Range): "Range: bytes=a-b", "a-" and
 "-n", one or several. One satisfiable range gives 206 with Content-Range; several give a
@@ -89,6 +96,7 @@ import os
 import select
 import signal
 import socket
+import ssl
 import struct
 import sys
 import threading
@@ -237,6 +245,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.handle_any
         raise AttributeError(name)
 
+    def setup(self):
+        super().setup()
+        if self.server.tls:
+            self.connection.do_handshake()
+
     def handle(self):
         try:
             super().handle()
@@ -362,6 +375,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     if k not in ignored]
             key = split.path + "?" + urllib.parse.urlencode(rest)
 
+        if "proxy_auth" in query:
+            user, _, password = query["proxy_auth"].partition(":")
+            if not self.authorized(user, password, "Proxy-Authorization"):
+                self.send_simple(407, b"proxy authorization required\n",
+                                 [("Proxy-Authenticate", 'Basic realm="openbits-test-proxy"')])
+                return
+
         if "fail_times" in query and self.server.counters.take("fail", key, int(query["fail_times"])):
             headers = [("Retry-After", query["retry_after"])] if "retry_after" in query else []
             code = int(query.get("fail_status", "503"))
@@ -398,8 +418,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         else:
             self.send_simple(404, b"not found\n")
 
-    def authorized(self, user, password):
-        scheme, _, value = self.headers.get("Authorization", "").partition(" ")
+    def authorized(self, user, password, header="Authorization"):
+        scheme, _, value = self.headers.get(header, "").partition(" ")
         if scheme.lower() != "basic":
             return False
         try:
@@ -417,13 +437,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         host = self.headers.get("Host") or "127.0.0.1:%d" % self.server.server_address[1]
         suffix = "?" + split.query if split.query else ""
         if hops > 1:
-            location = "http://%s/redirect/%d/%s%s" % (host, hops - 1, "/".join(rest), suffix)
+            location = "%s://%s/redirect/%d/%s%s" % (self.server.scheme, host, hops - 1, "/".join(rest), suffix)
         elif "to" in query:
             location = query["to"]
         else:
             kept = [(k, v) for k, v in urllib.parse.parse_qsl(split.query, keep_blank_values=True)
                     if k not in ("to", "redirect_code")]
-            location = "http://%s/%s" % (host, "/".join(rest))
+            location = "%s://%s/%s" % (self.server.scheme, host, "/".join(rest))
             if kept:
                 location += "?" + urllib.parse.urlencode(kept)
         self.send_simple(code, ("redirect to %s\n" % location).encode(), [("Location", location)])
@@ -526,11 +546,26 @@ class Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 64
 
-    def __init__(self, journal_path, verbose):
+    def __init__(self, journal_path, verbose, tls=None):
         self.journal = Journal(journal_path)
         self.counters = Counters()
         self.verbose = verbose
+        self.tls = tls
+        self.scheme = "https" if tls else "http"
         super().__init__(("127.0.0.1", 0), Handler)
+
+    def get_request(self):
+        sock, address = super().get_request()
+        if self.tls:
+            # The handshake waits for the handler's thread (Handler.setup), not the accept loop.
+            sock = self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return sock, address
+
+    def handle_error(self, request, client_address):
+        # A client that refuses our certificate ends its handshake: not an error of ours.
+        if self.tls and isinstance(sys.exc_info()[1], (ssl.SSLError, ConnectionError)):
+            return
+        super().handle_error(request, client_address)
 
     def server_bind(self):
         # HTTPServer.server_bind would look the address up in DNS (getfqdn): not needed.
@@ -571,9 +606,19 @@ def main():
     parser.add_argument("--ignore-stdin", action="store_true",
                         help="do not stop at end of standard input (only on SIGTERM/SIGINT)")
     parser.add_argument("--verbose", action="store_true", help="log requests to stderr")
+    parser.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM)")
+    parser.add_argument("--tls-key", help="and this private key (PEM)")
+    parser.add_argument("--tls-client-ca", help="require a client certificate these (PEM) sign")
     args = parser.parse_args()
 
-    server = Server(args.journal, args.verbose)
+    tls = None
+    if args.tls_cert:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(args.tls_cert, args.tls_key)
+        if args.tls_client_ca:
+            tls.verify_mode = ssl.CERT_REQUIRED
+            tls.load_verify_locations(args.tls_client_ca)
+    server = Server(args.journal, args.verbose, tls)
     stopping = threading.Event()
 
     def stop(*_):

@@ -258,10 +258,14 @@ static void server_release(struct test_server *server)
     server->control = INVALID_SOCKET;
 }
 
-BOOL test_server_start(struct test_server *server)
+/* tls_cert and tls_key: NULL, or the Linux paths of the PEM files for HTTPS; client_ca: NULL,
+ * or those of the certificates a client's must be signed by. */
+static BOOL server_start(struct test_server *server, const char *tls_cert, const char *tls_key,
+                         const char *client_ca)
 {
     WCHAR python[MAX_PATH], script[MAX_PATH], unix_port_file[MAX_PATH], unix_journal[MAX_PATH];
-    WCHAR command[4 * MAX_PATH + 64];
+    WCHAR cert[MAX_PATH], key[MAX_PATH], ca[MAX_PATH];
+    WCHAR command[7 * MAX_PATH + 128];
     STARTUPINFOW startup = {.cb = sizeof(startup)};
     PROCESS_INFORMATION info = {0};
     SOCKET theirs;
@@ -308,6 +312,27 @@ BOOL test_server_start(struct test_server *server)
     }
     swprintf(command, ARRAYSIZE(command), L"\"python3\" \"%ls\" --port-file \"%ls\" --journal \"%ls\"",
              script, unix_port_file, unix_journal);
+    if (tls_cert)
+    {
+        if (!MultiByteToWideChar(CP_UTF8, 0, tls_cert, -1, cert, ARRAYSIZE(cert))
+                || !MultiByteToWideChar(CP_UTF8, 0, tls_key, -1, key, ARRAYSIZE(key))
+                || wcschr(cert, '"') || wcschr(key, '"'))
+        {
+            say("unusable certificate or key path");
+            goto out_release;
+        }
+        swprintf(command + wcslen(command), ARRAYSIZE(command) - wcslen(command),
+                 L" --tls-cert \"%ls\" --tls-key \"%ls\"", cert, key);
+    }
+    if (tls_cert && client_ca)
+    {
+        if (!MultiByteToWideChar(CP_UTF8, 0, client_ca, -1, ca, ARRAYSIZE(ca)) || wcschr(ca, '"'))
+        {
+            say("unusable client CA path");
+            goto out_release;
+        }
+        swprintf(command + wcslen(command), ARRAYSIZE(command) - wcslen(command), L" --tls-client-ca \"%ls\"", ca);
+    }
 
     if (!make_socket_pair(&server->control, &theirs))
     {
@@ -345,12 +370,23 @@ BOOL test_server_start(struct test_server *server)
             goto out_release;
         }
     }
-    swprintf(server->base_url, ARRAYSIZE(server->base_url), L"http://127.0.0.1:%u", server->port);
+    swprintf(server->base_url, ARRAYSIZE(server->base_url), L"%ls://127.0.0.1:%u", tls_cert ? L"https" : L"http",
+             server->port);
     return TRUE;
 
 out_release:
     server_release(server);  /* whatever was done: stops the server, removes the directory */
     return FALSE;
+}
+
+BOOL test_server_start(struct test_server *server)
+{
+    return server_start(server, NULL, NULL, NULL);
+}
+
+BOOL test_server_start_tls(struct test_server *server, const char *cert, const char *key, const char *client_ca)
+{
+    return server_start(server, cert, key, client_ca);
 }
 
 void test_server_stop(struct test_server *server)

@@ -15,7 +15,7 @@
 struct test_server
 {
     unsigned short port;
-    WCHAR base_url[64];           /* L"http://127.0.0.1:PORT", no trailing slash */
+    WCHAR base_url[64];           /* L"http://127.0.0.1:PORT" (https for TLS), no trailing slash */
     DWORD unix_pid;               /* the Python process, as Linux numbers it */
     WCHAR dir[MAX_PATH];          /* Windows path of the server's own temporary directory */
     WCHAR port_file[MAX_PATH];
@@ -26,6 +26,10 @@ struct test_server
 /* Starts a server; on failure says why on stderr, leaves nothing running and returns FALSE.
  * Waits at most TEST_SERVER_TIMEOUT_MS for the server to report its port. */
 BOOL test_server_start(struct test_server *server);
+/* The same server speaking HTTPS with the certificate and key of the PEM files at these Linux
+ * paths (the build makes a self-signed pair: tests/tests-windows.cmake, OPENBITS_TLS_*). With
+ * client_ca (a PEM file's Linux path, or NULL), clients must present a certificate it signs. */
+BOOL test_server_start_tls(struct test_server *server, const char *cert, const char *key, const char *client_ca);
 /* Ends the server (end of file on its stdin), waits at most TEST_SERVER_TIMEOUT_MS for its
  * exit, and deletes its files. Fails the running cmocka test if the server does not exit.
  * Safe on a zeroed or already stopped server. */

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: MIT */
+/* The engine's seams and workers (engine_host.c) and the delivery of its events (notify.c). */
+#ifndef OPENBITS_ENGINE_HOST_H
+#define OPENBITS_ENGINE_HOST_H
+
+#include "service.h"
+
+/* Sets up service->engine with the real clock, files and transports. */
+HRESULT engine_host_init(struct service *service);
+void engine_host_destroy(struct service *service);
+
+/* No lock held. Delivers one event: the job's notify interface (through the GIT, in the
+ * client's apartment) or its command line, as BITS-SPEC.md §7 says. */
+void notify_deliver(struct service *service, struct service_event *event);
+
+#endif
