@@ -139,8 +139,10 @@ static void abort_run(struct engine_run *run)
 
 void engine_cleanup(struct engine *engine, struct engine_cleanup *cleanup)
 {
-    if (cleanup->stream) cleanup->ops->close(cleanup->stream);
+    /* The file first: a stream's close may take a while (the transport waits for its network
+     * library to let go), and the next run of the file wants it. */
     if (cleanup->file) engine->storage->close(cleanup->file);
+    if (cleanup->stream) cleanup->ops->close(cleanup->stream);
     if (cleanup->options && engine->host) engine->host->free_options(engine->host_context, cleanup->options);
     free(cleanup->strings[0]);
     free(cleanup->strings[1]);
