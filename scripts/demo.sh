@@ -42,7 +42,7 @@ fail() { echo "demo: $*" >&2; exit 1; }
 
 started=$(now)
 mkdir -p build
-say "building openbits.dll and the examples (log: build/demo-build.log)"
+say "building openbits.dll and the examples (minutes on a fresh clone; log: build/demo-build.log)"
 bash scripts/build.sh >build/demo-build.log 2>&1 || { tail -n 40 build/demo-build.log >&2; fail "the build failed"; }
 built=$(now)
 
