@@ -17,6 +17,7 @@
 #include <objbase.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <wchar.h>
 
 #include "bits.h"
@@ -212,10 +213,11 @@ static BOOL print_files(IBackgroundCopyJob *job)
     {
         if (SUCCEEDED(IBackgroundCopyFile_GetLocalName(file, &local)))
         {
-            UINT64 size = 0;
             BOOL found = GetFileAttributesExW(local, GetFileExInfoStandard, &data);
+            DWORD error = found ? 0 : GetLastError();
+            UINT64 size = found ? ((UINT64)data.nFileSizeHigh << 32) | data.nFileSizeLow : 0;
 
-            if (found) size = ((UINT64)data.nFileSizeHigh << 32) | data.nFileSizeLow;
+            memset(&progress, 0, sizeof(progress));
             if (SUCCEEDED(IBackgroundCopyFile_GetProgress(file, &progress)) && found && progress.BytesTotal == size)
                 printf("  %ls  %llu bytes\n", local, (unsigned long long)size);
             else if (found)
@@ -226,7 +228,7 @@ static BOOL print_files(IBackgroundCopyJob *job)
             }
             else
             {
-                printf("  %ls  missing (error %lu)\n", local, GetLastError());
+                printf("  %ls  missing (error %lu)\n", local, error);
                 ok = FALSE;
             }
             CoTaskMemFree(local);
