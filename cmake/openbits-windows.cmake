@@ -103,3 +103,6 @@ target_compile_definitions(download PRIVATE ${OPENBITS_DEFINITIONS})
 target_compile_options(download PRIVATE ${OPENBITS_WARNINGS} -municode)
 target_link_libraries(download PRIVATE openbits_guids ole32 uuid)
 target_link_options(download PRIVATE -static-libgcc -municode)
+
+# --- the manager benchmark (not a test) ---------------------------------------------------------
+include(${CMAKE_SOURCE_DIR}/bench/bench-windows.cmake)
