@@ -473,7 +473,7 @@ HRESULT engine_begin_chunk_locked(struct engine *engine, struct engine_chunk *ch
     struct engine_job *job;
     struct engine_file *file;
     struct engine_run *run;
-    UINT64 now = now_ms(engine), offset, length;
+    UINT64 now = now_ms(engine), offset = 0, length = 0;
 
     memset(chunk, 0, sizeof(*chunk));
     *wait_ms = tick_locked(engine, now);
