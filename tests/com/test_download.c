@@ -339,6 +339,16 @@ static void download_sizes(ULONGLONG size)
     assert_hr(S_OK, IBackgroundCopyJob_Complete(job));
     assert_true(file_has_content(local, size));
     assert_no_temporary_files();
+    /* The server's time (http_server.py's default Last-Modified: 2023-11-14T22:13:20Z). */
+    {
+        WIN32_FILE_ATTRIBUTE_DATA data;
+        SYSTEMTIME time;
+        assert_true(GetFileAttributesExW(local, GetFileExInfoStandard, &data));
+        FileTimeToSystemTime(&data.ftLastWriteTime, &time);
+        assert_int_equal(time.wYear, 2023);
+        assert_int_equal(time.wMonth, 11);
+        assert_int_equal(time.wDay, 14);
+    }
     assert_int_equal(IBackgroundCopyJob_Release(job), 0);
     callback_cleanup(&callback);
     DeleteFileW(local);
