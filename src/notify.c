@@ -181,6 +181,48 @@ DWORD notify_deliver(struct service *service, struct service_event *event)
         }
         break;
     }
+    case ENGINE_EVENT_FILE_RANGES_TRANSFERRED:
+    {
+        IBackgroundCopyCallback3 *callback3 = NULL;
+        BG_FILE_RANGE *ranges = NULL;
+        DWORD count = 0;
+
+        if (!(flags & BG_NOTIFY_FILE_RANGES_TRANSFERRED) || !event->file) break;
+        /* The ranges that arrived since the last call: the file's filled ranges less those
+         * already told (copies made under the lock; our own memory, no callout). */
+        service_lock(service);
+        {
+            struct range_list fresh;
+            ULONG i;
+            range_list_init(&fresh);
+            for (i = 0; i < event->file->xfer.filled.count; ++i)
+            {
+                const struct range *r = &event->file->xfer.filled.items[i];
+                range_list_add(&fresh, r->start, r->end == RANGE_END_OF_FILE ? BG_LENGTH_TO_EOF : r->end - r->start);
+            }
+            for (i = 0; i < event->file->reported.count; ++i)
+            {
+                const struct range *r = &event->file->reported.items[i];
+                range_list_remove(&fresh, r->start, r->end == RANGE_END_OF_FILE ? BG_LENGTH_TO_EOF : r->end - r->start);
+            }
+            if (fresh.count && (ranges = malloc(fresh.count * sizeof(*ranges))))
+            {
+                range_list_export(&fresh, ranges);
+                count = fresh.count;
+                for (i = 0; i < fresh.count; ++i)
+                    range_list_add(&event->file->reported, ranges[i].InitialOffset, ranges[i].Length);
+            }
+            range_list_clear(&fresh);
+        }
+        service_unlock(service);
+        if (count && SUCCEEDED(job_notify_get(job, &IID_IBackgroundCopyCallback3, (void **)&callback3)) && callback3)
+        {
+            IBackgroundCopyCallback3_FileRangesTransferred(callback3, job_iface, file_iface(event->file), count, ranges);
+            IBackgroundCopyCallback3_Release(callback3);
+        }
+        free(ranges);
+        break;
+    }
     case ENGINE_EVENT_FILE_TRANSFERRED:
     {
         IBackgroundCopyCallback2 *callback2 = NULL;
