@@ -424,37 +424,34 @@ void engine_host_destroy(struct service *service)
     /* No event is left: each holds its job, and each job holds the service. */
 }
 
+/* Requires: service lock. Moves the job's events from a list onto *dropped. */
+static void unlink_job_events_locked(struct service_event **head, struct job *job, struct service_event **dropped)
+{
+    struct service_event *event, **link;
+
+    for (link = head; (event = *link);)
+    {
+        if (event->job != job)
+        {
+            link = &event->next;
+            continue;
+        }
+        *link = event->next;
+        event->next = *dropped;
+        *dropped = event;
+        --job->events_pending;
+    }
+}
+
 void service_drop_events(struct service *service, struct job *job)
 {
-    struct service_event *event, **link, *dropped = NULL;
+    struct service_event *event, *dropped = NULL;
 
     service_lock(service);
-    for (link = &service->events; (event = *link);)
-    {
-        if (event->job != job)
-        {
-            link = &event->next;
-            continue;
-        }
-        *link = event->next;
-        event->next = dropped;
-        dropped = event;
-        --job->events_pending;
-    }
+    unlink_job_events_locked(&service->events, job, &dropped);
+    unlink_job_events_locked(&service->delayed, job, &dropped);
     service->events_tail = NULL;
     for (event = service->events; event; event = event->next) service->events_tail = event;
-    for (link = &service->delayed; (event = *link);)
-    {
-        if (event->job != job)
-        {
-            link = &event->next;
-            continue;
-        }
-        *link = event->next;
-        event->next = dropped;
-        dropped = event;
-        --job->events_pending;
-    }
     service_unlock(service);
 
     while ((event = dropped))
