@@ -857,15 +857,6 @@ static HRESULT create_request(struct http_stream *stream, HINTERNET session, con
         return last_winhttp_error(error);
     }
 
-    /* One connection per request. Wine 8's WinHTTP puts a connection the server closed in
-     * mid-body back in its pool, and the next request on it (the resume of that very file)
-     * then hangs until the receive timeout. A request here is a whole file or range, so a new
-     * connection costs little. */
-    {
-        DWORD feature = WINHTTP_DISABLE_KEEP_ALIVE;
-        WinHttpSetOption(stream->request, WINHTTP_OPTION_DISABLE_FEATURE, &feature, sizeof(feature));
-    }
-
     if ((options->security_flags & BG_HTTP_REDIRECT_POLICY_MASK) == BG_HTTP_REDIRECT_POLICY_DISALLOW)
         policy = WINHTTP_OPTION_REDIRECT_POLICY_NEVER;
     else if (options->security_flags & BG_HTTP_REDIRECT_POLICY_ALLOW_HTTPS_TO_HTTP)
