@@ -95,3 +95,14 @@ target_compile_definitions(create_and_get PRIVATE ${OPENBITS_DEFINITIONS})
 target_compile_options(create_and_get PRIVATE ${OPENBITS_WARNINGS})
 target_link_libraries(create_and_get PRIVATE openbits_guids ole32 uuid)
 target_link_options(create_and_get PRIVATE -static-libgcc)
+
+# download.exe: a BITS download client (wmain, so -municode).
+add_executable(download examples/download.c)
+target_include_directories(download PRIVATE ${GENERATED_DIR})
+target_compile_definitions(download PRIVATE ${OPENBITS_DEFINITIONS})
+target_compile_options(download PRIVATE ${OPENBITS_WARNINGS} -municode)
+target_link_libraries(download PRIVATE openbits_guids ole32 uuid)
+target_link_options(download PRIVATE -static-libgcc -municode)
+
+# --- the manager benchmark (not a test) ---------------------------------------------------------
+include(${CMAKE_SOURCE_DIR}/bench/bench-windows.cmake)

@@ -40,8 +40,10 @@ static HRESULT storage_open(void *context, const WCHAR *path, enum storage_mode 
     HANDLE handle;
 
     *file = NULL;
-    /* Our temporary files are hidden, as BITS' are; others may read them while we write. */
-    handle = CreateFileW(path, GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_DELETE, NULL,
+    /* Our temporary files are hidden, as BITS' are; others may read them while we write. Write
+     * sharing too: the handle of a run that just ended may not be closed yet when the next run
+     * of the same file opens it (a retry right after a failure). */
+    handle = CreateFileW(path, GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
                          dispositions[mode], mode == STORAGE_CREATE_NEW ? FILE_ATTRIBUTE_HIDDEN : FILE_ATTRIBUTE_NORMAL,
                          NULL);
     if (handle == INVALID_HANDLE_VALUE) return hresult_from_last_error();
@@ -275,9 +277,21 @@ static void deliver_events(struct service *service, struct service_event *events
     {
         struct service_event *next = events->next;
         struct job *job = events->job;
+        DWORD retry;
         BOOL last;
 
-        notify_deliver(service, events);
+        if ((retry = notify_deliver(service, events)))
+        {
+            /* Again later: it keeps its hold and stays pending. */
+            service_lock(service);
+            events->due = GetTickCount64() + retry;
+            events->next = service->delayed;
+            service->delayed = events;
+            WakeConditionVariable(&service->work);
+            service_unlock(service);
+            events = next;
+            continue;
+        }
         service_lock(service);
         --job->events_pending;
         last = job_unhold_locked(job);
@@ -286,6 +300,29 @@ static void deliver_events(struct service *service, struct service_event *events
         if (last) job_free(job);          /* no lock held */
         free(events);
         events = next;
+    }
+}
+
+/* Requires: service lock. Moves the delayed deliveries that are due to the queue; lowers *wait
+ * to the time until the next one. */
+static void queue_due_locked(struct service *service, DWORD *wait)
+{
+    ULONGLONG now = GetTickCount64();
+    struct service_event **link = &service->delayed, *event;
+
+    while ((event = *link))
+    {
+        if (event->due > now)
+        {
+            if (event->due - now < *wait) *wait = (DWORD)(event->due - now);
+            link = &event->next;
+            continue;
+        }
+        *link = event->next;
+        event->next = NULL;
+        if (service->events_tail) service->events_tail->next = event;
+        else service->events = event;
+        service->events_tail = event;
     }
 }
 
@@ -312,6 +349,7 @@ static DWORD WINAPI worker_main(void *arg)
         hr = engine_begin_chunk_locked(&service->engine, &chunk, &wait);
         if (hr != S_OK)
         {
+            queue_due_locked(service, &wait);
             if ((events = take_events_locked(service)))
             {
                 service_unlock(service);
@@ -332,6 +370,7 @@ static DWORD WINAPI worker_main(void *arg)
 
         service_lock(service);
         engine_commit_chunk_locked(&service->engine, &chunk, &cleanup);
+        queue_due_locked(service, &wait);
         events = take_events_locked(service);
         WakeAllConditionVariable(&service->idle);
         WakeConditionVariable(&service->work);    /* a slot may have come free */
@@ -385,12 +424,12 @@ void engine_host_destroy(struct service *service)
     /* No event is left: each holds its job, and each job holds the service. */
 }
 
-void service_drop_events(struct service *service, struct job *job)
+/* Requires: service lock. Moves the job's events from a list onto *dropped. */
+static void unlink_job_events_locked(struct service_event **head, struct job *job, struct service_event **dropped)
 {
-    struct service_event *event, **link, *dropped = NULL;
+    struct service_event *event, **link;
 
-    service_lock(service);
-    for (link = &service->events; (event = *link);)
+    for (link = head; (event = *link);)
     {
         if (event->job != job)
         {
@@ -398,10 +437,19 @@ void service_drop_events(struct service *service, struct job *job)
             continue;
         }
         *link = event->next;
-        event->next = dropped;
-        dropped = event;
+        event->next = *dropped;
+        *dropped = event;
         --job->events_pending;
     }
+}
+
+void service_drop_events(struct service *service, struct job *job)
+{
+    struct service_event *event, *dropped = NULL;
+
+    service_lock(service);
+    unlink_job_events_locked(&service->events, job, &dropped);
+    unlink_job_events_locked(&service->delayed, job, &dropped);
     service->events_tail = NULL;
     for (event = service->events; event; event = event->next) service->events_tail = event;
     service_unlock(service);

@@ -10,7 +10,8 @@ HRESULT engine_host_init(struct service *service);
 void engine_host_destroy(struct service *service);
 
 /* No lock held. Delivers one event: the job's notify interface (through the GIT, in the
- * client's apartment) or its command line, as BITS-SPEC.md §7 says. */
-void notify_deliver(struct service *service, struct service_event *event);
+ * client's apartment) or its command line, as BITS-SPEC.md §7 says. Returns how many ms from
+ * now the event must be delivered again (a JobTransferred or JobError that failed), or 0. */
+DWORD notify_deliver(struct service *service, struct service_event *event);
 
 #endif

@@ -63,6 +63,7 @@ HRESULT file_create(const WCHAR *remote, enum remote_kind kind, const WCHAR *loc
     file->xfer.bytes_total = BG_SIZE_UNKNOWN;
     range_list_init(&file->xfer.requested);
     range_list_init(&file->xfer.filled);
+    range_list_init(&file->reported);
     if (!(file->xfer.remote_name = _wcsdup(remote)) || !(file->xfer.local_name = _wcsdup(local))) goto fail;
     if (use_temp && FAILED(hr = file_make_temp_name(local, &file->xfer.temp_name))) goto fail;
     if (range_count)
@@ -91,6 +92,7 @@ void file_destroy(struct job_file *file)
     free(file->xfer.response_headers);
     range_list_clear(&file->xfer.requested);
     range_list_clear(&file->xfer.filled);
+    range_list_clear(&file->reported);
     free(file);
 }
 
@@ -356,6 +358,7 @@ static HRESULT WINAPI file_UpdateDownloadPosition(IBackgroundCopyFile6 *iface, U
 static HRESULT WINAPI file_RequestFileRanges(IBackgroundCopyFile6 *iface, DWORD count, const BG_FILE_RANGE *ranges)
 {
     struct job_file *file = impl_from_IBackgroundCopyFile6(iface);
+    struct engine_cleanup cleanup = { 0 };
     struct job *job = file->job;
     struct range_list merged;
     HRESULT hr;
@@ -390,16 +393,23 @@ static HRESULT WINAPI file_RequestFileRanges(IBackgroundCopyFile6 *iface, DWORD 
             else
                 hr = range_list_add(&merged, ranges[i].InitialOffset, ranges[i].Length);
         }
+        /* Bytes fetched before the first request count as filled from the start of the file. */
+        if (SUCCEEDED(hr) && !file->xfer.filled.count && file->xfer.bytes_transferred)
+            hr = range_list_add(&file->xfer.filled, 0, file->xfer.bytes_transferred);
         if (SUCCEEDED(hr))
         {
             struct range_list old = file->xfer.requested;
             if (size != BG_SIZE_UNKNOWN) range_list_clip(&merged, size);
             file->xfer.requested = merged;
             merged = old;
+            /* A transfer in flight goes on from the requests now. */
+            engine_void_locked(&job->service->engine, &job->xfer, &cleanup);
             job_touch_locked(job);
         }
     }
     service_unlock(job->service);
+    engine_cleanup(&job->service->engine, &cleanup);
+    if (SUCCEEDED(hr)) service_wake(job->service, FALSE);
     range_list_clear(&merged);
     return hr;
 }

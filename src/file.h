@@ -21,6 +21,7 @@ struct job_file
     struct job *job;                      /* the owner; set once the file is in the job */
     struct engine_file xfer;              /* names, progress, ranges: [service lock], except
                                            * local_name and ranges, which never change */
+    struct range_list reported;           /* filled ranges told by FileRangesTransferred [service lock] */
 };
 
 static inline struct job_file *file_from_engine(struct engine_file *file)

@@ -341,7 +341,21 @@ struct rename_plan
 {
     struct engine_file *file;
     WCHAR *from, *to;
+    FILETIME time;                        /* the remote file's, or zero */
 };
+
+/* The downloaded file takes the server's time, as creation and modification time (§5.1). */
+static void set_file_time(const WCHAR *path, const FILETIME *time)
+{
+    HANDLE handle;
+
+    if (!(time->dwLowDateTime | time->dwHighDateTime)) return;
+    handle = CreateFileW(path, FILE_WRITE_ATTRIBUTES, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+                         NULL, OPEN_EXISTING, 0, NULL);
+    if (handle == INVALID_HANDLE_VALUE) return;
+    SetFileTime(handle, time, NULL, time);
+    CloseHandle(handle);
+}
 
 HRESULT WINAPI job_Complete(IBackgroundCopyJob5 *iface)
 {
@@ -375,6 +389,7 @@ HRESULT WINAPI job_Complete(IBackgroundCopyJob5 *iface)
             if (!file->transferred) partial = TRUE;
             if (!file->transferred || file->completed || !file->temp_name) continue;
             plan[count].file = file;
+            plan[count].time = file->remote_time;
             if (!(plan[count].from = _wcsdup(file->temp_name)) || !(plan[count].to = _wcsdup(file->local_name)))
                 hr = E_OUTOFMEMORY;
             ++count;
@@ -410,6 +425,7 @@ HRESULT WINAPI job_Complete(IBackgroundCopyJob5 *iface)
             WARN("could not rename %s to %s: %#lx.\n", debugstr_w(plan[done].from), debugstr_w(plan[done].to), hr);
             break;
         }
+        set_file_time(plan[done].to, &plan[done].time);
     }
 
     service_lock(job->service);

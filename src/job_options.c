@@ -5,7 +5,7 @@
 #include <stdlib.h>
 
 #include "job.h"
-#include <wincrypt.h>
+#include "certificate.h"
 #include "notify.h"
 #include "owner.h"
 
@@ -79,41 +79,16 @@ static ULONG WINAPI http_options_Release(IBackgroundCopyJobHttpOptions3 *iface)
 
 /* --- client certificates ------------------------------------------------------------------------ */
 
-static const DWORD store_locations[] =
-{
-    [BG_CERT_STORE_LOCATION_CURRENT_USER]               = CERT_SYSTEM_STORE_CURRENT_USER,
-    [BG_CERT_STORE_LOCATION_LOCAL_MACHINE]              = CERT_SYSTEM_STORE_LOCAL_MACHINE,
-    [BG_CERT_STORE_LOCATION_CURRENT_SERVICE]            = CERT_SYSTEM_STORE_CURRENT_SERVICE,
-    [BG_CERT_STORE_LOCATION_SERVICES]                   = CERT_SYSTEM_STORE_SERVICES,
-    [BG_CERT_STORE_LOCATION_USERS]                      = CERT_SYSTEM_STORE_USERS,
-    [BG_CERT_STORE_LOCATION_CURRENT_USER_GROUP_POLICY]  = CERT_SYSTEM_STORE_CURRENT_USER_GROUP_POLICY,
-    [BG_CERT_STORE_LOCATION_LOCAL_MACHINE_GROUP_POLICY] = CERT_SYSTEM_STORE_LOCAL_MACHINE_GROUP_POLICY,
-    [BG_CERT_STORE_LOCATION_LOCAL_MACHINE_ENTERPRISE]   = CERT_SYSTEM_STORE_LOCAL_MACHINE_ENTERPRISE,
-};
-
-/* The certificate must exist when it is set: HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND) for a
- * missing store, CRYPT_E_NOT_FOUND for a missing certificate (BITS-SPEC.md §2.9). */
+/* The certificate must exist when it is set (BITS-SPEC.md §2.9). */
 static HRESULT find_certificate(BG_CERT_STORE_LOCATION location, const WCHAR *store_name,
                                 const BYTE *hash, const WCHAR *subject)
 {
-    CRYPT_HASH_BLOB blob = { CERT_HASH_SIZE, (BYTE *)hash };
     const CERT_CONTEXT *cert;
-    HCERTSTORE store;
+    HRESULT hr;
 
-    store = CertOpenStore(CERT_STORE_PROV_SYSTEM_W, 0, 0,
-                          store_locations[location] | CERT_STORE_OPEN_EXISTING_FLAG | CERT_STORE_READONLY_FLAG,
-                          store_name);
-    if (!store) return HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND);
-    if (hash)
-        cert = CertFindCertificateInStore(store, X509_ASN_ENCODING | PKCS_7_ASN_ENCODING, 0,
-                                          CERT_FIND_SHA1_HASH, &blob, NULL);
-    else
-        cert = CertFindCertificateInStore(store, X509_ASN_ENCODING | PKCS_7_ASN_ENCODING, 0,
-                                          CERT_FIND_SUBJECT_STR_W, subject, NULL);
-    CertCloseStore(store, 0);
-    if (!cert) return CRYPT_E_NOT_FOUND;
-    CertFreeCertificateContext(cert);
-    return S_OK;
+    if (SUCCEEDED(hr = certificate_find(location, store_name, hash, subject, &cert)))
+        CertFreeCertificateContext(cert);
+    return hr;
 }
 
 static HRESULT set_certificate(struct job *job, BG_CERT_STORE_LOCATION location, const WCHAR *store_name,
@@ -122,7 +97,7 @@ static HRESULT set_certificate(struct job *job, BG_CERT_STORE_LOCATION location,
     WCHAR *new_store = NULL, *new_subject = NULL;
     HRESULT hr;
 
-    if ((unsigned int)location >= ARRAY_SIZE(store_locations)) return E_NOTIMPL;
+    if ((unsigned int)location > BG_CERT_STORE_LOCATION_LOCAL_MACHINE_ENTERPRISE) return E_NOTIMPL;
     if (wcsnlen(store_name, MAX_CERT_STRING) >= MAX_CERT_STRING) return BG_E_STRING_TOO_LONG;
     if (subject && wcsnlen(subject, MAX_CERT_STRING) >= MAX_CERT_STRING) return BG_E_STRING_TOO_LONG;
     if (subject && !*subject) return E_INVALIDARG;

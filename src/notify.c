@@ -1,8 +1,23 @@
 /* SPDX-License-Identifier: MIT */
 #include "notify.h"
 
+/* Every GIT call of ours goes through this lock. Wine 8's GIT shares one stub between cookies
+ * of the same object, and a revoke racing a lookup of another cookie of that object makes the
+ * lookup fail with CO_E_OBJNOTCONNECTED (several jobs given the same callback object, seen by
+ * test_concurrency). A critical section, not an SRW lock: a client's Release run by a revoke
+ * may call back into us on the same thread. It is a leaf: nothing else is taken under it. */
+static CRITICAL_SECTION git_lock;
+static INIT_ONCE git_lock_once = INIT_ONCE_STATIC_INIT;
+
+static BOOL CALLBACK init_git_lock(INIT_ONCE *once, void *param, void **context)
+{
+    InitializeCriticalSection(&git_lock);
+    return TRUE;
+}
+
 static HRESULT get_git(IGlobalInterfaceTable **git)
 {
+    InitOnceExecuteOnce(&git_lock_once, init_git_lock, NULL, NULL);
     return CoCreateInstance(&CLSID_StdGlobalInterfaceTable, NULL, CLSCTX_INPROC_SERVER,
                             &IID_IGlobalInterfaceTable, (void **)git);
 }
@@ -15,7 +30,9 @@ HRESULT notify_register(IUnknown *object, REFIID iid, DWORD *cookie)
     *cookie = 0;
     if (!object) return S_OK;
     if (FAILED(hr = get_git(&git))) return hr;
+    EnterCriticalSection(&git_lock);
     hr = IGlobalInterfaceTable_RegisterInterfaceInGlobal(git, object, iid, cookie);
+    LeaveCriticalSection(&git_lock);
     IGlobalInterfaceTable_Release(git);
     return hr;
 }
@@ -25,7 +42,9 @@ void notify_revoke(DWORD cookie)
     IGlobalInterfaceTable *git;
 
     if (!cookie || FAILED(get_git(&git))) return;
+    EnterCriticalSection(&git_lock);
     IGlobalInterfaceTable_RevokeInterfaceFromGlobal(git, cookie);
+    LeaveCriticalSection(&git_lock);
     IGlobalInterfaceTable_Release(git);
 }
 
@@ -37,7 +56,9 @@ HRESULT notify_get(DWORD cookie, REFIID iid, void **out)
     *out = NULL;
     if (!cookie) return S_OK;
     if (FAILED(hr = get_git(&git))) return hr;
+    EnterCriticalSection(&git_lock);
     hr = IGlobalInterfaceTable_GetInterfaceFromGlobal(git, cookie, iid, out);
+    LeaveCriticalSection(&git_lock);
     IGlobalInterfaceTable_Release(git);
     return hr;
 }
@@ -72,19 +93,55 @@ static BOOL run_command_line(const WCHAR *program, WCHAR *parameters)
     return TRUE;
 }
 
-void notify_deliver(struct service *service, struct service_event *event)
+/* A JobTransferred or JobError that failed: the interface again after this long ("later", at an
+ * interval BITS leaves open, §7.3), or after the retry delay when the command line could not
+ * run either. */
+#define NOTIFY_RETRY_MS 2000
+
+/* The interface's answer for the final events, or the command line instead (§7.3): returns how
+ * long until the event must be delivered again, 0 when it is done. */
+static DWORD deliver_final(struct job *job, IBackgroundCopyJob *job_iface, enum engine_event_kind kind,
+                           const WCHAR *program, WCHAR *parameters, ULONG retry_delay)
+{
+    IBackgroundCopyCallback *callback = NULL;
+    IBackgroundCopyError *error = NULL;
+    HRESULT hr = E_FAIL;
+
+    if (SUCCEEDED(job_notify_get(job, &IID_IBackgroundCopyCallback, (void **)&callback)) && callback)
+    {
+        if (kind == ENGINE_EVENT_JOB_TRANSFERRED)
+            hr = IBackgroundCopyCallback_JobTransferred(callback, job_iface);
+        else if (SUCCEEDED(hr = IBackgroundCopyJob_GetError(job_iface, &error)))
+        {
+            hr = IBackgroundCopyCallback_JobError(callback, job_iface, error);
+            IBackgroundCopyError_Release(error);
+        }
+        IBackgroundCopyCallback_Release(callback);
+        if (SUCCEEDED(hr)) return 0;
+        WARN("job %p: the callback answered %#lx.\n", job, hr);
+    }
+    /* No interface, or it failed: the command line instead, and the method is not called
+     * again. Neither: the interface again later. */
+    if (program && *program)
+        return run_command_line(program, parameters) ? 0 : retry_delay * 1000;
+    return callback ? NOTIFY_RETRY_MS : 0;
+}
+
+DWORD notify_deliver(struct service *service, struct service_event *event)
 {
     struct job *job = event->job;
     IBackgroundCopyJob *job_iface = (IBackgroundCopyJob *)&job->IBackgroundCopyJob5_iface;
-    IBackgroundCopyCallback *callback = NULL;
     WCHAR *program = NULL, *parameters = NULL;
-    ULONG flags, interval;
-    HRESULT hr = E_FAIL;
+    ULONG flags, interval, retry_delay;
+    BG_JOB_STATE state;
+    DWORD retry = 0;
     BOOL due = TRUE;
 
     service_lock(service);
     flags = job->notify_flags;
     interval = job->min_notification_interval;
+    retry_delay = job->xfer.retry_delay;
+    state = job->xfer.state;
     if (event->kind == ENGINE_EVENT_JOB_MODIFICATION)
     {
         /* High volume: at most one per MINIMUM_NOTIFICATION_INTERVAL_MS, the rest dropped
@@ -104,31 +161,72 @@ void notify_deliver(struct service *service, struct service_event *event)
     switch (event->kind)
     {
     case ENGINE_EVENT_JOB_TRANSFERRED:
-        if (!(flags & BG_NOTIFY_JOB_TRANSFERRED)) goto done;
-        if (SUCCEEDED(job_notify_get(job, &IID_IBackgroundCopyCallback, (void **)&callback)) && callback)
-            hr = IBackgroundCopyCallback_JobTransferred(callback, job_iface);
-        if (FAILED(hr)) run_command_line(program, parameters);
+        /* Only while it is still true: a job completed, cancelled or resumed meanwhile is no
+         * longer transferred (a retry stops there too). */
+        if ((flags & BG_NOTIFY_JOB_TRANSFERRED) && state == BG_JOB_STATE_TRANSFERRED)
+            retry = deliver_final(job, job_iface, event->kind, program, parameters, retry_delay);
         break;
     case ENGINE_EVENT_JOB_ERROR:
+        if ((flags & BG_NOTIFY_JOB_ERROR) && state == BG_JOB_STATE_ERROR)
+            retry = deliver_final(job, job_iface, event->kind, program, parameters, retry_delay);
+        break;
+    case ENGINE_EVENT_JOB_MODIFICATION:
     {
-        IBackgroundCopyError *error = NULL;
-        if (!(flags & BG_NOTIFY_JOB_ERROR)) goto done;
-        if (SUCCEEDED(job_notify_get(job, &IID_IBackgroundCopyCallback, (void **)&callback)) && callback
-            && SUCCEEDED(IBackgroundCopyJob_GetError(job_iface, &error)))
-            hr = IBackgroundCopyCallback_JobError(callback, job_iface, error);
-        if (error) IBackgroundCopyError_Release(error);
-        if (FAILED(hr)) run_command_line(program, parameters);
+        IBackgroundCopyCallback *callback = NULL;
+        if (!(flags & BG_NOTIFY_JOB_MODIFICATION)) break;
+        if (SUCCEEDED(job_notify_get(job, &IID_IBackgroundCopyCallback, (void **)&callback)) && callback)
+        {
+            IBackgroundCopyCallback_JobModification(callback, job_iface, 0);
+            IBackgroundCopyCallback_Release(callback);
+        }
         break;
     }
-    case ENGINE_EVENT_JOB_MODIFICATION:
-        if (!(flags & BG_NOTIFY_JOB_MODIFICATION)) goto done;
-        if (SUCCEEDED(job_notify_get(job, &IID_IBackgroundCopyCallback, (void **)&callback)) && callback)
-            IBackgroundCopyCallback_JobModification(callback, job_iface, 0);
+    case ENGINE_EVENT_FILE_RANGES_TRANSFERRED:
+    {
+        IBackgroundCopyCallback3 *callback3 = NULL;
+        BG_FILE_RANGE *ranges = NULL;
+        DWORD count = 0;
+
+        if (!(flags & BG_NOTIFY_FILE_RANGES_TRANSFERRED) || !event->file) break;
+        /* The ranges that arrived since the last call: the file's filled ranges less those
+         * already told (copies made under the lock; our own memory, no callout). */
+        service_lock(service);
+        {
+            struct range_list fresh;
+            ULONG i;
+            range_list_init(&fresh);
+            for (i = 0; i < event->file->xfer.filled.count; ++i)
+            {
+                const struct range *r = &event->file->xfer.filled.items[i];
+                range_list_add(&fresh, r->start, r->end == RANGE_END_OF_FILE ? BG_LENGTH_TO_EOF : r->end - r->start);
+            }
+            for (i = 0; i < event->file->reported.count; ++i)
+            {
+                const struct range *r = &event->file->reported.items[i];
+                range_list_remove(&fresh, r->start, r->end == RANGE_END_OF_FILE ? BG_LENGTH_TO_EOF : r->end - r->start);
+            }
+            if (fresh.count && (ranges = malloc(fresh.count * sizeof(*ranges))))
+            {
+                range_list_export(&fresh, ranges);
+                count = fresh.count;
+                for (i = 0; i < fresh.count; ++i)
+                    range_list_add(&event->file->reported, ranges[i].InitialOffset, ranges[i].Length);
+            }
+            range_list_clear(&fresh);
+        }
+        service_unlock(service);
+        if (count && SUCCEEDED(job_notify_get(job, &IID_IBackgroundCopyCallback3, (void **)&callback3)) && callback3)
+        {
+            IBackgroundCopyCallback3_FileRangesTransferred(callback3, job_iface, file_iface(event->file), count, ranges);
+            IBackgroundCopyCallback3_Release(callback3);
+        }
+        free(ranges);
         break;
+    }
     case ENGINE_EVENT_FILE_TRANSFERRED:
     {
         IBackgroundCopyCallback2 *callback2 = NULL;
-        if (!(flags & BG_NOTIFY_FILE_TRANSFERRED) || !event->file) goto done;
+        if (!(flags & BG_NOTIFY_FILE_TRANSFERRED) || !event->file) break;
         if (SUCCEEDED(job_notify_get(job, &IID_IBackgroundCopyCallback2, (void **)&callback2)) && callback2)
         {
             IBackgroundCopyCallback2_FileTransferred(callback2, job_iface, file_iface(event->file));
@@ -139,7 +237,7 @@ void notify_deliver(struct service *service, struct service_event *event)
     }
 
 done:
-    if (callback) IBackgroundCopyCallback_Release(callback);
     free(program);
     free(parameters);
+    return retry;
 }

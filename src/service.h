@@ -34,6 +34,7 @@ struct service_event
     enum engine_event_kind kind;
     struct job *job;              /* held (job_hold) until delivered */
     struct job_file *file;        /* FILE_TRANSFERRED: the file; else NULL */
+    ULONGLONG due;                /* in service->delayed: when to deliver it again */
 };
 
 /* Lifetime, two counts (STYLE.md §2.9): `refcount` counts users (managers and job objects);
@@ -50,6 +51,7 @@ struct service
     struct service_limits limits; /* immutable */
     struct engine engine;         /* [service lock] */
     struct service_event *events, *events_tail;   /* [service lock] */
+    struct service_event *delayed;                /* deliveries to try again later [service lock] */
     HANDLE workers[MAX_WORKERS];  /* [service lock] */
     ULONG worker_count;           /* [service lock] */
     BOOL workers_started;         /* [service lock] */

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <wchar.h>
 
+#include "certificate.h"
 #include "transport.h"
 
 #include <shlwapi.h>
@@ -495,74 +496,6 @@ static HRESULT get_session(struct http_transport *transport, struct session_key 
     return S_OK;
 }
 
-/* TRUE when the certificate may authenticate a client: no enhanced key usage at all (every use
- * allowed), or one that lists client authentication. */
-static BOOL is_client_auth_certificate(const CERT_CONTEXT *cert)
-{
-    CERT_ENHKEY_USAGE *usage;
-    DWORD size = 0, i;
-    BOOL ok = FALSE;
-
-    if (!CertGetEnhancedKeyUsage(cert, 0, NULL, &size)) return GetLastError() == (DWORD)CRYPT_E_NOT_FOUND;
-    if (!(usage = malloc(size))) return FALSE;
-    if (CertGetEnhancedKeyUsage(cert, 0, usage, &size))
-    {
-        ok = !usage->cUsageIdentifier && GetLastError() == (DWORD)CRYPT_E_NOT_FOUND;
-        for (i = 0; !ok && i < usage->cUsageIdentifier; ++i)
-            ok = !strcmp(usage->rgpszUsageIdentifier[i], szOID_PKIX_KP_CLIENT_AUTH);
-    }
-    free(usage);
-    return ok;
-}
-
-/* The job's client certificate (BITS-SPEC.md §2.9): the system store at the location, then the
- * certificate by SHA-1 hash, or the first client-authentication certificate whose subject
- * contains the name (CERT_FIND_SUBJECT_STR: a case-insensitive substring match). A missing store
- * is HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND), a missing certificate CRYPT_E_NOT_FOUND. */
-static HRESULT find_client_certificate(const struct transfer_options *options, const CERT_CONTEXT **out)
-{
-    static const DWORD locations[] =
-    {
-        [BG_CERT_STORE_LOCATION_CURRENT_USER]              = CERT_SYSTEM_STORE_CURRENT_USER,
-        [BG_CERT_STORE_LOCATION_LOCAL_MACHINE]             = CERT_SYSTEM_STORE_LOCAL_MACHINE,
-        [BG_CERT_STORE_LOCATION_CURRENT_SERVICE]           = CERT_SYSTEM_STORE_CURRENT_SERVICE,
-        [BG_CERT_STORE_LOCATION_SERVICES]                  = CERT_SYSTEM_STORE_SERVICES,
-        [BG_CERT_STORE_LOCATION_USERS]                     = CERT_SYSTEM_STORE_USERS,
-        [BG_CERT_STORE_LOCATION_CURRENT_USER_GROUP_POLICY] = CERT_SYSTEM_STORE_CURRENT_USER_GROUP_POLICY,
-        [BG_CERT_STORE_LOCATION_LOCAL_MACHINE_GROUP_POLICY] = CERT_SYSTEM_STORE_LOCAL_MACHINE_GROUP_POLICY,
-        [BG_CERT_STORE_LOCATION_LOCAL_MACHINE_ENTERPRISE]  = CERT_SYSTEM_STORE_LOCAL_MACHINE_ENTERPRISE,
-    };
-    const DWORD encoding = X509_ASN_ENCODING | PKCS_7_ASN_ENCODING;
-    const CERT_CONTEXT *cert = NULL;
-    CRYPT_HASH_BLOB hash;
-    HCERTSTORE store;
-    HRESULT hr;
-
-    *out = NULL;
-    if ((unsigned int)options->certificate_location >= ARRAY_SIZE(locations)) return E_INVALIDARG;
-    if (!(store = CertOpenStore(CERT_STORE_PROV_SYSTEM_W, 0, 0,
-                                locations[options->certificate_location] | CERT_STORE_OPEN_EXISTING_FLAG
-                                | CERT_STORE_READONLY_FLAG, options->certificate_store)))
-        return hresult_from_last_error();
-
-    if (options->certificate_by_hash)
-    {
-        hash.cbData = sizeof(options->certificate_hash);
-        hash.pbData = (BYTE *)options->certificate_hash;
-        cert = CertFindCertificateInStore(store, encoding, 0, CERT_FIND_SHA1_HASH, &hash, NULL);
-    }
-    else if (options->certificate_subject)
-    {
-        while ((cert = CertFindCertificateInStore(store, encoding, 0, CERT_FIND_SUBJECT_STR_W,
-                                                  options->certificate_subject, cert)))
-            if (is_client_auth_certificate(cert)) break;
-    }
-    hr = cert ? S_OK : CRYPT_E_NOT_FOUND;
-    CertCloseStore(store, 0);      /* the context keeps what it needs of the store */
-    *out = cert;
-    return hr;
-}
-
 /* The HTTPS settings: ignored certificate errors, revocation checking and the client
  * certificate. */
 static HRESULT set_security(HINTERNET request, const struct transfer_options *options,
@@ -590,7 +523,9 @@ static HRESULT set_security(HINTERNET request, const struct transfer_options *op
         return last_winhttp_error(error);
 
     if (!options->has_certificate) return S_OK;
-    if (FAILED(hr = find_client_certificate(options, &cert)))
+    if (FAILED(hr = certificate_find(options->certificate_location, options->certificate_store,
+                                     options->certificate_by_hash ? options->certificate_hash : NULL,
+                                     options->certificate_subject, &cert)))
     {
         WARN("client certificate in %s: %#lx.\n", debugstr_w(options->certificate_store), hr);
         return set_error(error, BG_ERROR_CONTEXT_GENERAL_TRANSPORT, hr);

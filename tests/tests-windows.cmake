@@ -158,6 +158,7 @@ openbits_wine_test(unit_transport SOURCES
     ${CMAKE_SOURCE_DIR}/tests/com/unit_transport.c
     ${CMAKE_SOURCE_DIR}/tests/support/module_stub.c
     ${CMAKE_SOURCE_DIR}/src/transport_http.c
+    ${CMAKE_SOURCE_DIR}/src/certificate.c
     ${CMAKE_SOURCE_DIR}/src/transport_file.c
     ${CMAKE_SOURCE_DIR}/src/transfer_options.c
     ${CMAKE_SOURCE_DIR}/src/core/transport.c

@@ -139,8 +139,10 @@ static void abort_run(struct engine_run *run)
 
 void engine_cleanup(struct engine *engine, struct engine_cleanup *cleanup)
 {
-    if (cleanup->stream) cleanup->ops->close(cleanup->stream);
+    /* The file first: a stream's close may take a while (the transport waits for its network
+     * library to let go), and the next run of the file wants it. */
     if (cleanup->file) engine->storage->close(cleanup->file);
+    if (cleanup->stream) cleanup->ops->close(cleanup->stream);
     if (cleanup->options && engine->host) engine->host->free_options(engine->host_context, cleanup->options);
     free(cleanup->strings[0]);
     free(cleanup->strings[1]);
@@ -388,6 +390,34 @@ static DWORD tick_locked(struct engine *engine, UINT64 now)
     return wait > INFINITE - 1 ? INFINITE : (DWORD)wait;
 }
 
+/* An on-demand file (File6): the client's requested ranges drive the transfer, and the bytes go
+ * to their own offsets in the temporary file. With nothing requested it is an ordinary file
+ * (unconfirmed: the whole file, as without the mode). */
+static BOOL is_sparse(const struct engine_job *job, const struct engine_file *file)
+{
+    return job->on_demand && !file->range_count && file->requested.count;
+}
+
+static void job_transferred(struct engine *engine, struct engine_job *job);
+
+/* Requires: service lock. Nothing more to fetch for the file: it is transferred, unless it is
+ * an on-demand file that is not whole yet; the job then waits in SUSPENDED for more requests
+ * (BITS-SPEC.md §2.7). */
+static void requests_done(struct engine *engine, struct engine_job *job, struct engine_file *file)
+{
+    if (is_sparse(job, file) && (file->remote_size == BG_SIZE_UNKNOWN
+                                 || !range_list_covers(&file->filled, 0, file->remote_size)))
+    {
+        if (FAILED(job_state_transition(&job->state, BG_JOB_STATE_SUSPENDED))) return;
+        list_remove(engine, job);
+        touch(engine, job);
+        event(engine, job, ENGINE_EVENT_JOB_MODIFICATION, NULL);
+        return;
+    }
+    file->transferred = TRUE;
+    event(engine, job, ENGINE_EVENT_FILE_TRANSFERRED, file);
+}
+
 static struct engine_file *pending_file(const struct engine_job *job)
 {
     ULONG i;
@@ -408,13 +438,25 @@ static void job_transferred(struct engine *engine, struct engine_job *job)
     event(engine, job, ENGINE_EVENT_JOB_TRANSFERRED, NULL);
 }
 
+
 /* Where in the remote file the next byte of a file comes from: for a plain file the byte after
  * those we have; with ranges, the ranges are written back to back, so the n-th byte of the
- * temporary file belongs to one of them. */
-static BOOL next_request(const struct engine_file *file, UINT64 *offset, UINT64 *length)
+ * temporary file belongs to one of them; on demand, the first requested byte not yet there,
+ * from the download position on. */
+static BOOL next_request(const struct engine_job *job, const struct engine_file *file, UINT64 *offset, UINT64 *length)
 {
     UINT64 position = file->bytes_transferred, start = 0;
+    struct range next;
     DWORD i;
+
+    if (is_sparse(job, file))
+    {
+        if (range_list_next_missing(&file->requested, &file->filled, file->download_position, &next) != S_OK)
+            return FALSE;
+        *offset = next.start;
+        *length = next.end == RANGE_END_OF_FILE ? BG_LENGTH_TO_EOF : next.end - next.start;
+        return TRUE;
+    }
 
     if (!file->range_count)
     {
@@ -471,7 +513,7 @@ HRESULT engine_begin_chunk_locked(struct engine *engine, struct engine_chunk *ch
     struct engine_job *job;
     struct engine_file *file;
     struct engine_run *run;
-    UINT64 now = now_ms(engine), offset, length;
+    UINT64 now = now_ms(engine), offset = 0, length = 0;
 
     memset(chunk, 0, sizeof(*chunk));
     *wait_ms = tick_locked(engine, now);
@@ -489,11 +531,13 @@ HRESULT engine_begin_chunk_locked(struct engine *engine, struct engine_chunk *ch
             job_transferred(engine, job);
             continue;
         }
-        if (!job->run && !next_request(file, &offset, &length))
+        /* On demand: what was asked for past the end of a file of known size does not exist. */
+        if (is_sparse(job, file) && file->remote_size != BG_SIZE_UNKNOWN)
+            range_list_clip(&file->requested, file->remote_size);
+        if (!job->run && !next_request(job, file, &offset, &length))
         {
             /* Every byte the file asks for is there already. */
-            file->transferred = TRUE;
-            event(engine, job, ENGINE_EVENT_FILE_TRANSFERRED, file);
+            requests_done(engine, job, file);
             continue;
         }
         break;
@@ -513,7 +557,7 @@ HRESULT engine_begin_chunk_locked(struct engine *engine, struct engine_chunk *ch
         run->file = file;
         run->ops = engine->transports[file->kind].ops;
         run->options = engine->host ? engine->host->snapshot_options(engine->host_context, job) : NULL;
-        run->write_offset = file->bytes_transferred;
+        run->write_offset = is_sparse(job, file) ? offset : file->bytes_transferred;
         if (job->dynamic_content && file->bytes_transferred)
         {
             /* DYNAMIC_CONTENT: an interrupted file starts over (BITS-SPEC.md §2.6); the
@@ -553,6 +597,7 @@ HRESULT engine_begin_chunk_locked(struct engine *engine, struct engine_chunk *ch
     }
     chunk->write_offset = run->write_offset;
     chunk->want = run->remaining;
+    chunk->sparse = is_sparse(job, file);
     job->running = TRUE;
     job->step_at = now;
     ++engine->running;
@@ -581,7 +626,7 @@ static void open_chunk(struct engine *engine, struct engine_chunk *chunk, struct
         set_error(chunk, hr, BG_ERROR_CONTEXT_LOCAL_FILE, NULL);
         return;
     }
-    if (chunk->temp_size < chunk->write_offset)
+    if (!chunk->sparse && chunk->temp_size < chunk->write_offset)
     {
         /* Someone cut our temporary file short: start that file again (its ranges and
          * local name never change, so they are read without the lock). */
@@ -606,7 +651,7 @@ static void open_chunk(struct engine *engine, struct engine_chunk *chunk, struct
     __atomic_store_n(&run->stream, stream, __ATOMIC_RELEASE);
     if (!chunk->response.ranged && chunk->request.offset)
     {
-        if (chunk->file->range_count)
+        if (chunk->file->range_count || chunk->sparse)
         {
             /* Ranges need a server that serves them. */
             set_error(chunk, BG_E_INSUFFICIENT_RANGE_SUPPORT, BG_ERROR_CONTEXT_REMOTE_FILE, chunk->error.protocol);
@@ -615,7 +660,7 @@ static void open_chunk(struct engine *engine, struct engine_chunk *chunk, struct
         /* The server sends the whole file: take it from the start. */
         chunk->write_offset = 0;
     }
-    if (chunk->write_offset == 0 && FAILED(hr = engine->storage->truncate(run->storage, 0)))
+    if (!chunk->sparse && chunk->write_offset == 0 && FAILED(hr = engine->storage->truncate(run->storage, 0)))
         set_error(chunk, hr, BG_ERROR_CONTEXT_LOCAL_FILE, NULL);
 }
 
@@ -655,7 +700,7 @@ static BOOL apply_response(struct engine *engine, struct engine_chunk *chunk, st
     struct engine_job *job = chunk->job;
     struct engine_file *file = chunk->file;
     struct transport_response *response = &chunk->response;
-    BOOL restarted = chunk->write_offset == 0 && file->bytes_transferred;
+    BOOL restarted = !chunk->sparse && chunk->write_offset == 0 && file->bytes_transferred;
     UINT64 size = response->file_size;
 
     file->temp_created = TRUE;
@@ -668,6 +713,7 @@ static BOOL apply_response(struct engine *engine, struct engine_chunk *chunk, st
     {
         /* Reopen from 0 on the next chunk. */
         file->bytes_transferred = 0;
+        range_list_clear(&file->filled);
         file->remote_size = size;
         file->remote_time = response->modified;
         drop_run(job, cleanup);
@@ -697,6 +743,12 @@ static BOOL apply_response(struct engine *engine, struct engine_chunk *chunk, st
             fail(engine, job, BG_E_INVALID_RANGE, BG_ERROR_CONTEXT_REMOTE_FILE, file, chunk->error.protocol);
             return FALSE;
         }
+    }
+    else if (chunk->sparse)
+    {
+        /* The whole file's size; what was asked for past its end does not exist. */
+        file->bytes_total = size;
+        if (size != BG_SIZE_UNKNOWN) range_list_clip(&file->requested, size);
     }
     else if (size == BG_SIZE_UNKNOWN && !job->dynamic_content)
     {
@@ -782,6 +834,13 @@ void engine_commit_chunk_locked(struct engine *engine, struct engine_chunk *chun
 
     if (chunk->bytes)
     {
+        if (chunk->sparse && FAILED(range_list_add(&file->filled, run->write_offset, chunk->bytes)))
+        {
+            drop_run(job, cleanup);
+            fail(engine, job, E_OUTOFMEMORY, BG_ERROR_CONTEXT_GENERAL_QUEUE_MANAGER, file, NULL);
+            return;
+        }
+        if (chunk->sparse) event(engine, job, ENGINE_EVENT_FILE_RANGES_TRANSFERRED, file);
         file->bytes_transferred += chunk->bytes;
         run->write_offset += chunk->bytes;
         if (run->remaining != BG_LENGTH_TO_EOF) run->remaining -= chunk->bytes;
@@ -803,10 +862,24 @@ void engine_commit_chunk_locked(struct engine *engine, struct engine_chunk *chun
         UINT64 offset, length;
 
         drop_run(job, cleanup);
-        if (file->range_count && next_request(file, &offset, &length))
+        if (chunk->sparse && chunk->want != BG_LENGTH_TO_EOF && chunk->bytes < chunk->want && !chunk->bytes)
+        {
+            /* The stream ended before the requested bytes came. */
+            fail(engine, job, HR_WIN32(12030) /* ERROR_WINHTTP_CONNECTION_ERROR */,
+                 BG_ERROR_CONTEXT_GENERAL_TRANSPORT, file, chunk->error.protocol);
+            return;
+        }
+        if ((file->range_count || chunk->sparse) && next_request(job, file, &offset, &length))
         {
             /* The next range comes on a stream of its own. */
             list_rotate(engine, job);
+            return;
+        }
+        if (chunk->sparse)
+        {
+            requests_done(engine, job, file);
+            if (file->transferred && !pending_file(job)) job_transferred(engine, job);
+            else if (file->transferred) list_rotate(engine, job);
             return;
         }
         if (!file->range_count && file->remote_size != BG_SIZE_UNKNOWN && file->bytes_transferred < file->remote_size)

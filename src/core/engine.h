@@ -122,6 +122,7 @@ enum engine_event_kind
     ENGINE_EVENT_JOB_ERROR,
     ENGINE_EVENT_JOB_MODIFICATION,
     ENGINE_EVENT_FILE_TRANSFERRED,
+    ENGINE_EVENT_FILE_RANGES_TRANSFERRED, /* on-demand: new bytes in file->filled */
 };
 
 struct engine_host_ops
@@ -203,6 +204,7 @@ struct engine_chunk
     UINT64 write_offset;                  /* where the next byte goes in the temporary file */
     UINT64 want;                          /* bytes wanted from this stream, BG_LENGTH_TO_EOF */
     FILETIME if_modified;                 /* what request.if_modified points to */
+    BOOL sparse;                          /* on-demand: bytes go at their own offsets */
     void *options;                        /* snapshot for the transport */
     /* filled by transfer */
     HRESULT hr;

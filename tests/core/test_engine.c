@@ -1340,6 +1340,51 @@ static void check_fail_locked_mid_chunk(BG_JOB_STATE to, HRESULT code)
     check_closed();
 }
 
+/* On demand (File6): only the requested ranges are fetched, each at its own offset in the
+ * temporary file, and the job then waits in SUSPENDED; requesting the rest makes it whole and
+ * TRANSFERRED (BITS-SPEC.md §2.7). */
+static void test_on_demand(void **state)
+{
+    struct engine_job *job = new_job(BG_JOB_PRIORITY_NORMAL);
+    struct engine_file *file = add_file(job, L"http://server/od", L"od");
+    struct fake_stored_file *stored;
+    UINT64 i;
+
+    fake_transport_add(&fx->fake.transport, L"http://server/od", 10000, 31);
+    job->on_demand = TRUE;
+    assert_hr(S_OK, range_list_add(&file->requested, 7000, 500));
+    assert_hr(S_OK, range_list_add(&file->requested, 2000, 1000));
+    engine_resume_locked(eng(), job);
+    run_idle();
+    assert_state(BG_JOB_STATE_SUSPENDED, job);
+    assert_false(file->transferred);
+    assert_int_equal(file->bytes_total, 10000);
+    assert_int_equal(file->bytes_transferred, 1500);
+    assert_int_equal(file->filled.count, 2);
+    assert_int_equal(2, fx->fake.transport.request_count);
+    assert_int_equal(2000, request(0)->offset);
+    assert_int_equal(1000, request(0)->length);
+    assert_int_equal(7000, request(1)->offset);
+    stored = fake_storage_find(&fx->fake.storage, file->temp_name);
+    assert_non_null(stored);
+    for (i = 2000; i < 3000; ++i) assert_int_equal(stored->data[i], fake_remote_byte(31, i));
+    for (i = 7000; i < 7500; ++i) assert_int_equal(stored->data[i], fake_remote_byte(31, i));
+    assert_true(events(job, ENGINE_EVENT_FILE_RANGES_TRANSFERRED) >= 2);
+    assert_int_equal(events(job, ENGINE_EVENT_FILE_TRANSFERRED), 0);
+    check_closed();
+
+    /* The download position decides where the next request starts. */
+    assert_hr(S_OK, range_list_add(&file->requested, 0, BG_LENGTH_TO_EOF));
+    file->download_position = 8000;
+    engine_resume_locked(eng(), job);
+    run_idle();
+    assert_state(BG_JOB_STATE_TRANSFERRED, job);
+    assert_int_equal(8000, request(2)->offset);
+    check_content(file, 31, 10000);
+    assert_int_equal(events(job, ENGINE_EVENT_FILE_TRANSFERRED), 1);
+    check_closed();
+}
+
 /* The shell fails a job between two of its chunks: the open stream and temporary file are
  * handed back at once (not kept for the retry), and the retry opens a new stream. */
 static void test_fail_locked_between_chunks(void **state)
@@ -1837,6 +1882,7 @@ int main(void)
         TEST(test_fail_locked_transferred),
         TEST(test_fail_locked_mid_chunk),
         TEST(test_fail_locked_between_chunks),
+        TEST(test_on_demand),
         TEST(test_fail_locked_transient_mid_chunk),
         TEST(test_ranges_back_to_back),
         TEST(test_ranges_eof_first),
