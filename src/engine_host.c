@@ -505,7 +505,7 @@ void service_wake(struct service *service, BOOL start)
     }
 }
 
-static BOOL on_worker_locked(struct service *service)
+BOOL service_on_worker_locked(struct service *service)
 {
     DWORD self = GetCurrentThreadId();
     ULONG i;
@@ -522,7 +522,7 @@ void service_wait_idle(struct service *service, struct job *job)
      * from JobTransferred): waiting for itself would never end. Events for a job with a notify
      * interface are not waited for either: the client may be calling from inside one of them,
      * on its own (STA) thread, while a worker waits for it to return. */
-    if (!on_worker_locked(service))
+    if (!service_on_worker_locked(service))
         while (job->xfer.running || job->busy || (job->events_pending && !job->notify_cookie))
             SleepConditionVariableSRW(&service->idle, &service->lock, INFINITE, 0);
     service_unlock(service);

@@ -376,11 +376,7 @@ static HRESULT WINAPI file_RequestFileRanges(IBackgroundCopyFile6 *iface, DWORD 
         UINT64 size = file->xfer.bytes_total;
 
         /* Requests may overlap earlier ones; they are merged into one set (all or nothing). */
-        for (i = 0; SUCCEEDED(hr) && i < file->xfer.requested.count; ++i)
-        {
-            const struct range *r = &file->xfer.requested.items[i];
-            hr = range_list_add(&merged, r->start, r->end == RANGE_END_OF_FILE ? BG_LENGTH_TO_EOF : r->end - r->start);
-        }
+        hr = range_list_copy(&merged, &file->xfer.requested);
         /* The ranges themselves are judged last (docs/conformance.md, File6 argument order). */
         for (i = 0; SUCCEEDED(hr) && i < count; ++i)
         {

@@ -195,16 +195,8 @@ DWORD notify_deliver(struct service *service, struct service_event *event)
             struct range_list fresh;
             ULONG i;
             range_list_init(&fresh);
-            for (i = 0; i < event->file->xfer.filled.count; ++i)
-            {
-                const struct range *r = &event->file->xfer.filled.items[i];
-                range_list_add(&fresh, r->start, r->end == RANGE_END_OF_FILE ? BG_LENGTH_TO_EOF : r->end - r->start);
-            }
-            for (i = 0; i < event->file->reported.count; ++i)
-            {
-                const struct range *r = &event->file->reported.items[i];
-                range_list_remove(&fresh, r->start, r->end == RANGE_END_OF_FILE ? BG_LENGTH_TO_EOF : r->end - r->start);
-            }
+            if (SUCCEEDED(range_list_copy(&fresh, &event->file->xfer.filled)))
+                range_list_subtract(&fresh, &event->file->reported);
             if (fresh.count && (ranges = malloc(fresh.count * sizeof(*ranges))))
             {
                 range_list_export(&fresh, ranges);

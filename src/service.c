@@ -83,8 +83,8 @@ void service_release_base(struct service *service)
 void service_put(struct service *service)
 {
     HANDLE workers[MAX_WORKERS];
-    BOOL on_worker = FALSE;
-    ULONG count, i;
+    BOOL on_worker;
+    ULONG count;
 
     AcquireSRWLockExclusive(&service_global_lock);
     if (InterlockedDecrement(&service->refcount))
@@ -101,9 +101,8 @@ void service_put(struct service *service)
     WakeAllConditionVariable(&service->work);
     count = service->worker_count;
     memcpy(workers, service->workers, count * sizeof(*workers));
+    on_worker = service_on_worker_locked(service);
     service_unlock(service);
-    for (i = 0; i < count; ++i)
-        if (GetThreadId(workers[i]) == GetCurrentThreadId()) on_worker = TRUE;
     if (count && !on_worker) WaitForMultipleObjects(count, workers, TRUE, INFINITE);
     service_release_base(service);
 }

@@ -68,6 +68,8 @@ void service_release_base(struct service *service);
 /* No lock held. Something to schedule: wakes the workers, and starts them first when `start`
  * (Resume) and they are not running yet. */
 void service_wake(struct service *service, BOOL start);
+/* Requires: service lock. TRUE when the calling thread is one of the service's workers. */
+BOOL service_on_worker_locked(struct service *service);
 /* No lock held. Forgets the undelivered events of a job that reached a final state (Cancel,
  * Complete): nothing is told about a job the client has finished with. */
 void service_drop_events(struct service *service, struct job *job);

@@ -268,42 +268,54 @@ BOOL engine_error_is_transient(HRESULT code)
 }
 
 /* Requires: service lock. */
-static void fail(struct engine *engine, struct engine_job *job, HRESULT code, BG_ERROR_CONTEXT context,
-                 struct engine_file *file, const WCHAR *protocol)
+static void record_error(struct engine_job *job, BG_ERROR_CONTEXT context, HRESULT code,
+                         struct engine_file *file, const WCHAR *protocol)
 {
-    BOOL transient = engine_error_is_transient(code);
-    BG_JOB_STATE to;
-
-    /* No-progress timeout 0: every error is fatal; a retry delay longer than the timeout means
-     * no retry; a custom HTTP method makes transient errors fatal (BITS-SPEC.md §3.2, §2.9). */
-    if (!job->no_progress_timeout || job->retry_delay > job->no_progress_timeout || job->custom_method)
-        transient = FALSE;
-    to = transient ? BG_JOB_STATE_TRANSIENT_ERROR : BG_JOB_STATE_ERROR;
-    if (FAILED(job_state_transition(&job->state, to))) return;
     job->error.set = TRUE;
     job->error.context = context;
     job->error.code = code;
     job->error.file = file;
     job->error.protocol = protocol;
-    ++job->error_count;
-    touch(engine, job);
-    if (transient)
-    {
-        UINT64 now = now_ms(engine);
+}
 
-        /* The no-progress timeout runs from the first transient error since the last progress
-         * or Resume (BITS-SPEC.md §3.2), not from the progress itself: a job that waited long
-         * in the queue still gets its retries. retry_at is 0 until that first error. */
-        if (!job->retry_at) job->progress_at = now;
-        job->retry_at = now + (UINT64)job->retry_delay * 1000;
-        /* JobError is for ERROR only; TRANSIENT_ERROR is a modification (BITS-SPEC.md §7.2). */
-        event(engine, job, ENGINE_EVENT_JOB_MODIFICATION, NULL);
-    }
-    else
+/* Requires: service lock; the table allows ERROR. The job stops in ERROR with the error it has
+ * recorded, and JobError is told (BITS-SPEC.md §7.2). */
+static void enter_error(struct engine *engine, struct engine_job *job)
+{
+    job_state_transition(&job->state, BG_JOB_STATE_ERROR);
+    touch(engine, job);
+    list_remove(engine, job);
+    event(engine, job, ENGINE_EVENT_JOB_ERROR, job->error.file);
+}
+
+static void fail(struct engine *engine, struct engine_job *job, HRESULT code, BG_ERROR_CONTEXT context,
+                 struct engine_file *file, const WCHAR *protocol)
+{
+    BOOL transient = engine_error_is_transient(code);
+    UINT64 now;
+
+    /* No-progress timeout 0: every error is fatal; a retry delay longer than the timeout means
+     * no retry; a custom HTTP method makes transient errors fatal (BITS-SPEC.md §3.2, §2.9). */
+    if (!job->no_progress_timeout || job->retry_delay > job->no_progress_timeout || job->custom_method)
+        transient = FALSE;
+    if (!job_state_allowed(job->state, transient ? BG_JOB_STATE_TRANSIENT_ERROR : BG_JOB_STATE_ERROR)) return;
+    record_error(job, context, code, file, protocol);
+    ++job->error_count;
+    if (!transient)
     {
-        list_remove(engine, job);
-        event(engine, job, ENGINE_EVENT_JOB_ERROR, file);
+        enter_error(engine, job);
+        return;
     }
+    job_state_transition(&job->state, BG_JOB_STATE_TRANSIENT_ERROR);
+    touch(engine, job);
+    now = now_ms(engine);
+    /* The no-progress timeout runs from the first transient error since the last progress or
+     * Resume (BITS-SPEC.md §3.2), not from the progress itself: a job that waited long in the
+     * queue still gets its retries. retry_at is 0 until that first error. */
+    if (!job->retry_at) job->progress_at = now;
+    job->retry_at = now + (UINT64)job->retry_delay * 1000;
+    /* JobError is for ERROR only; TRANSIENT_ERROR is a modification (BITS-SPEC.md §7.2). */
+    event(engine, job, ENGINE_EVENT_JOB_MODIFICATION, NULL);
 }
 
 void engine_fail_locked(struct engine *engine, struct engine_job *job, BG_JOB_STATE state,
@@ -314,15 +326,9 @@ void engine_fail_locked(struct engine *engine, struct engine_job *job, BG_JOB_ST
 
     if (state == BG_JOB_STATE_ERROR)
     {
-        if (FAILED(job_state_transition(&job->state, BG_JOB_STATE_ERROR))) return;
-        job->error.set = TRUE;
-        job->error.context = error->context;
-        job->error.code = error->code;
-        job->error.file = file;
-        job->error.protocol = error->protocol;
-        touch(engine, job);
-        list_remove(engine, job);
-        event(engine, job, ENGINE_EVENT_JOB_ERROR, file);
+        if (!job_state_allowed(job->state, BG_JOB_STATE_ERROR)) return;
+        record_error(job, error->context, error->code, file, error->protocol);
+        enter_error(engine, job);
     }
     else
         fail(engine, job, error->code, error->context, file, error->protocol);
@@ -358,10 +364,7 @@ static DWORD tick_locked(struct engine *engine, UINT64 now)
             if (now >= deadline)
             {
                 /* Out of time: the last error becomes fatal. */
-                job_state_transition(&job->state, BG_JOB_STATE_ERROR);
-                touch(engine, job);
-                list_remove(engine, job);
-                event(engine, job, ENGINE_EVENT_JOB_ERROR, job->error.file);
+                enter_error(engine, job);
                 continue;
             }
             if (now >= job->retry_at)

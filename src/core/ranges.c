@@ -303,3 +303,30 @@ UINT64 ranges_total_length(const BG_FILE_RANGE *ranges, DWORD count, UINT64 size
     }
     return total;
 }
+
+HRESULT range_list_copy(struct range_list *dst, const struct range_list *src)
+{
+    struct range_list copy;
+
+    range_list_init(&copy);
+    if (src->count && !range_list_reserve(&copy, src->count)) return E_OUTOFMEMORY;
+    if (src->count) memcpy(copy.items, src->items, src->count * sizeof(*src->items));
+    copy.count = src->count;
+    range_list_clear(dst);
+    *dst = copy;
+    return S_OK;
+}
+
+static HRESULT range_list_remove_range(struct range_list *list, const struct range *r)
+{
+    return range_list_remove(list, r->start, r->end == RANGE_END_OF_FILE ? BG_LENGTH_TO_EOF : r->end - r->start);
+}
+
+HRESULT range_list_subtract(struct range_list *list, const struct range_list *other)
+{
+    HRESULT hr = S_OK;
+    DWORD i;
+
+    for (i = 0; SUCCEEDED(hr) && i < other->count; ++i) hr = range_list_remove_range(list, &other->items[i]);
+    return hr;
+}

@@ -44,6 +44,12 @@ void range_list_clear(struct range_list *list);
  * of BG_LENGTH_TO_EOF (checked first); BG_E_INVALID_RANGE when offset + length is past
  * 2^64 - 1 (length BG_LENGTH_TO_EOF excepted); E_OUTOFMEMORY leaves the list as it was. */
 HRESULT range_list_add(struct range_list *list, UINT64 offset, UINT64 length);
+/* Makes dst (an initialised list, emptied first) a copy of src. E_OUTOFMEMORY leaves dst as it
+ * was. */
+HRESULT range_list_copy(struct range_list *dst, const struct range_list *src);
+/* Removes from list every byte that is in other. E_OUTOFMEMORY (a split needed room) can leave
+ * part of other removed. */
+HRESULT range_list_subtract(struct range_list *list, const struct range_list *other);
 /* Removes [offset, offset + length) with the same argument rules, splitting an interval in
  * two when the bytes are in its middle (the only case that allocates: E_OUTOFMEMORY leaves
  * the list as it was). Removing bytes that are not in the list is S_OK. */

@@ -605,6 +605,60 @@ static void test_remove_open_ended(void **state)
 /* -------------------------------------------------------------------------------------------- */
 /* Questions: covers, bytes, clip, export                                                         */
 
+/* copy: dst becomes src (its old content gone); subtract: every byte of the other list goes,
+ * open-ended intervals included; a failed copy leaves dst as it was. */
+static void test_copy_and_subtract(void **state)
+{
+    struct range_list a, b, other;
+
+    range_list_init(&a);
+    range_list_init(&b);
+    range_list_init(&other);
+    add(&a, 0, 100);
+    add(&a, 200, 50);
+    add(&a, 1000, BG_LENGTH_TO_EOF);
+    add(&b, 5, 5);
+    assert_hr(S_OK, range_list_copy(&b, &a));
+    {
+        static const struct range expected[] = { { 0, 100 }, { 200, 250 }, { 1000, RANGE_END_OF_FILE } };
+        check_list(&b, expected);
+        check_list(&a, expected);
+    }
+    assert_true(b.items != a.items);
+
+    add(&other, 40, 20);                /* splits [0, 100) */
+    add(&other, 200, 50);               /* takes [200, 250) whole */
+    add(&other, 2000, BG_LENGTH_TO_EOF); /* cuts the open end */
+    assert_hr(S_OK, range_list_subtract(&b, &other));
+    {
+        static const struct range expected[] = { { 0, 40 }, { 60, 100 }, { 1000, 2000 } };
+        check_list(&b, expected);
+    }
+
+    /* An empty source empties dst. */
+    range_list_clear(&other);
+    assert_hr(S_OK, range_list_copy(&b, &other));
+    check_empty(&b);
+    assert_hr(S_OK, range_list_subtract(&a, &other));
+    assert_int_equal(a.count, 3);
+
+    /* Out of memory: dst untouched. */
+    add(&b, 7, 3);
+    range_list_set_allocator(budget_realloc);
+    alloc_budget = 0;
+    assert_hr(E_OUTOFMEMORY, range_list_copy(&b, &a));
+    range_list_set_allocator(NULL);
+    alloc_budget = -1;                  /* as test_out_of_memory expects to find them */
+    alloc_calls = 0;
+    {
+        static const struct range expected[] = { { 7, 10 } };
+        check_list(&b, expected);
+    }
+    range_list_clear(&a);
+    range_list_clear(&b);
+    range_list_clear(&other);
+}
+
 static void test_covers(void **state)
 {
     static const BG_FILE_RANGE ranges[] = { { 10, 10 }, { 30, 10 }, { 100, TO_EOF } };
@@ -1188,6 +1242,7 @@ int main(void)
         cmocka_unit_test(test_remove_split),
         cmocka_unit_test(test_remove_spanning_many),
         cmocka_unit_test(test_remove_open_ended),
+        cmocka_unit_test(test_copy_and_subtract),
         cmocka_unit_test(test_covers),
         cmocka_unit_test(test_bytes),
         cmocka_unit_test(test_clip),

@@ -67,3 +67,8 @@ void service_deliver_events(struct service *service)
 void service_drop_events(struct service *service, struct job *job)
 {
 }
+
+BOOL service_on_worker_locked(struct service *service)
+{
+    return FALSE;                         /* no worker ever runs */
+}
