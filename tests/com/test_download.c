@@ -131,39 +131,9 @@ static void callback_cleanup(struct callback *callback)
     CloseHandle(callback->released);
 }
 
-/* Waits for one of the callback's events, pumping messages (an STA client gets its callbacks
- * through its message loop). Returns 0 for transferred, 1 for error. */
-static int wait_for_job(struct callback *callback)
-{
-    HANDLE events[2] = { callback->transferred, callback->error };
-    ULONGLONG deadline = GetTickCount64() + WAIT_MS;
-
-    for (;;)
-    {
-        ULONGLONG now = GetTickCount64();
-        DWORD result;
-        MSG msg;
-
-        if (now >= deadline)
-        {
-            char *journal = test_server_journal(&server);
-            fprintf(stderr, "journal:\n%s\n", journal ? journal : "(none)");
-            free(journal);
-            fail_msg("the job neither transferred nor failed within %u ms", WAIT_MS);
-        }
-        result = MsgWaitForMultipleObjects(2, events, FALSE, (DWORD)(deadline - now), QS_ALLINPUT);
-        if (result == WAIT_OBJECT_0) return 0;
-        if (result == WAIT_OBJECT_0 + 1) return 1;
-        while (PeekMessageW(&msg, NULL, 0, 0, PM_REMOVE))
-        {
-            TranslateMessage(&msg);
-            DispatchMessageW(&msg);
-        }
-    }
-}
-
-/* Waits (bounded) for an event while dispatching messages. */
-static void pump_until(HANDLE event)
+/* Waits (bounded) for one of `count` events while dispatching messages (an STA client gets its
+ * callbacks through its message loop): the index of the event, or -1 when the time ran out. */
+static int pump_wait(DWORD count, const HANDLE *events)
 {
     ULONGLONG deadline = GetTickCount64() + WAIT_MS;
     MSG msg;
@@ -171,9 +141,11 @@ static void pump_until(HANDLE event)
     for (;;)
     {
         ULONGLONG now = GetTickCount64();
-        if (now >= deadline) fail_msg("no release within %u ms", WAIT_MS);
-        if (MsgWaitForMultipleObjects(1, &event, FALSE, (DWORD)(deadline - now), QS_ALLINPUT) == WAIT_OBJECT_0)
-            return;
+        DWORD result;
+
+        if (now >= deadline) return -1;
+        result = MsgWaitForMultipleObjects(count, events, FALSE, (DWORD)(deadline - now), QS_ALLINPUT);
+        if (result < WAIT_OBJECT_0 + count) return result - WAIT_OBJECT_0;
         while (PeekMessageW(&msg, NULL, 0, 0, PM_REMOVE))
         {
             TranslateMessage(&msg);
@@ -181,6 +153,23 @@ static void pump_until(HANDLE event)
         }
     }
 }
+
+/* Waits for the job's JobTransferred (0) or JobError (1) callback. */
+static int wait_for_job(struct callback *callback)
+{
+    HANDLE events[2] = { callback->transferred, callback->error };
+    int result = pump_wait(2, events);
+
+    if (result < 0)
+    {
+        char *journal = test_server_journal(&server);
+        fprintf(stderr, "journal:\n%s\n", journal ? journal : "(none)");
+        free(journal);
+        fail_msg("the job neither transferred nor failed within %u ms", WAIT_MS);
+    }
+    return result;
+}
+
 
 /* --- helpers ------------------------------------------------------------------------------- */
 
@@ -662,7 +651,7 @@ static DWORD WINAPI sta_client(void *arg)
     IBackgroundCopyManager_Release(sta_manager);
     /* As a client should before it leaves its apartment: keep the message loop going until
      * the job has let the callback go (the release reaches this thread through it). */
-    pump_until(callback->released);
+    if (pump_wait(1, &callback->released) < 0) fail_msg("no release within %u ms", WAIT_MS);
     DeleteFileW(local);
     CoUninitialize();
     return 0;
