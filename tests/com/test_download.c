@@ -264,10 +264,7 @@ static BOOL file_has_content(const WCHAR *path, ULONGLONG size)
 
 static BG_JOB_STATE state_of(IBackgroundCopyJob *job)
 {
-    BG_JOB_STATE state;
-
-    assert_hr(S_OK, IBackgroundCopyJob_GetState(job, &state));
-    return state;
+    return test_job_state(job);
 }
 
 /* Waits (bounded) until the job is in one of two states, woken by its JobModification,

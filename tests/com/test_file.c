@@ -62,14 +62,7 @@ static void assert_wstr(const WCHAR *expected, WCHAR *actual)
 
 static IBackgroundCopyJob5 *new_job(BG_JOB_TYPE type)
 {
-    IBackgroundCopyJob *created;
-    IBackgroundCopyJob5 *job5;
-    GUID id;
-
-    assert_hr(S_OK, IBackgroundCopyManager_CreateJob(manager, L"file test", type, &id, &created));
-    assert_hr(S_OK, IBackgroundCopyJob_QueryInterface(created, &IID_IBackgroundCopyJob5, (void **)&job5));
-    IBackgroundCopyJob_Release(created);
-    return job5;
+    return test_create_job(manager, L"file test", type);
 }
 
 static IBackgroundCopyJob5 *new_extra_job(BG_JOB_TYPE type)
@@ -84,22 +77,16 @@ static IBackgroundCopyJob5 *new_extra_job(BG_JOB_TYPE type)
 
 static BG_JOB_STATE state_of(IBackgroundCopyJob5 *j)
 {
-    BG_JOB_STATE s = (BG_JOB_STATE)-1;
-
-    assert_hr(S_OK, IBackgroundCopyJob5_GetState(j, &s));
-    return s;
+    return test_job_state(j);
 }
 
 static void drop_job(IBackgroundCopyJob5 *j)
 {
-    BG_JOB_STATE s = state_of(j);
     size_t i;
 
     for (i = 0; i < ARRAYSIZE(extra); ++i)
         if (extra[i] == j) extra[i] = NULL;
-    if (s != BG_JOB_STATE_CANCELLED && s != BG_JOB_STATE_ACKNOWLEDGED)
-        assert_hr(S_OK, IBackgroundCopyJob5_Cancel(j));
-    assert_int_equal(IBackgroundCopyJob5_Release(j), 0);
+    test_drop_job(j);
 }
 
 /* The index-th file of j (in the order added), with a reference, as the interface asked for. */

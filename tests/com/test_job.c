@@ -23,24 +23,12 @@ static int group_teardown(void **state)
 
 static IBackgroundCopyJob5 *new_job(BG_JOB_TYPE type)
 {
-    IBackgroundCopyJob *created;
-    IBackgroundCopyJob5 *job5;
-    GUID id;
-
-    assert_hr(S_OK, IBackgroundCopyManager_CreateJob(manager, L"job test", type, &id, &created));
-    assert_hr(S_OK, IBackgroundCopyJob_QueryInterface(created, &IID_IBackgroundCopyJob5, (void **)&job5));
-    IBackgroundCopyJob_Release(created);
-    return job5;
+    return test_create_job(manager, L"job test", type);
 }
 
 static void drop_job(IBackgroundCopyJob5 *j)
 {
-    BG_JOB_STATE s;
-
-    IBackgroundCopyJob5_GetState(j, &s);
-    if (s != BG_JOB_STATE_CANCELLED && s != BG_JOB_STATE_ACKNOWLEDGED)
-        assert_hr(S_OK, IBackgroundCopyJob5_Cancel(j));
-    assert_int_equal(IBackgroundCopyJob5_Release(j), 0);
+    test_drop_job(j);
 }
 
 static int setup(void **state)

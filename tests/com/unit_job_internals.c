@@ -80,23 +80,12 @@ static int teardown(void **state)
 
 static IBackgroundCopyJob5 *new_job(BG_JOB_TYPE type)
 {
-    IBackgroundCopyJob *created;
-    IBackgroundCopyJob5 *job;
-    GUID id;
-
-    assert_hr(S_OK, IBackgroundCopyManager_CreateJob(manager, L"internals", type, &id, &created));
-    assert_hr(S_OK, IBackgroundCopyJob_QueryInterface(created, &IID_IBackgroundCopyJob5, (void **)&job));
-    IBackgroundCopyJob_Release(created);
-    return job;
+    return test_create_job(manager, L"internals", type);
 }
 
 static void drop_job(IBackgroundCopyJob5 *job)
 {
-    BG_JOB_STATE state;
-
-    IBackgroundCopyJob5_GetState(job, &state);
-    if (!job_state_is_final(state)) assert_hr(S_OK, IBackgroundCopyJob5_Cancel(job));
-    assert_int_equal(IBackgroundCopyJob5_Release(job), 0);
+    test_drop_job(job);
 }
 
 static struct job *job_of(IBackgroundCopyJob5 *job)

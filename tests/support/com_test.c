@@ -50,3 +50,32 @@ HRESULT openbits_create(struct openbits_dll *dll, const CLSID *clsid, const IID 
     IClassFactory_Release(factory);
     return hr;
 }
+
+IBackgroundCopyJob5 *test_create_job(IBackgroundCopyManager *manager, const WCHAR *name, BG_JOB_TYPE type)
+{
+    IBackgroundCopyJob *created;
+    IBackgroundCopyJob5 *job5;
+    GUID id;
+
+    assert_hr(S_OK, IBackgroundCopyManager_CreateJob(manager, name, type, &id, &created));
+    assert_hr(S_OK, IBackgroundCopyJob_QueryInterface(created, &IID_IBackgroundCopyJob5, (void **)&job5));
+    IBackgroundCopyJob_Release(created);
+    return job5;
+}
+
+BG_JOB_STATE test_job_state(void *job)
+{
+    BG_JOB_STATE state = (BG_JOB_STATE)-1;
+
+    assert_hr(S_OK, IBackgroundCopyJob_GetState((IBackgroundCopyJob *)job, &state));
+    return state;
+}
+
+void test_drop_job(void *job)
+{
+    BG_JOB_STATE state = test_job_state(job);
+
+    if (state != BG_JOB_STATE_CANCELLED && state != BG_JOB_STATE_ACKNOWLEDGED)
+        assert_hr(S_OK, IBackgroundCopyJob_Cancel((IBackgroundCopyJob *)job));
+    assert_int_equal(IBackgroundCopyJob_Release((IBackgroundCopyJob *)job), 0);
+}

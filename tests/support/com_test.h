@@ -71,6 +71,15 @@ HRESULT openbits_create(struct openbits_dll *dll, const CLSID *clsid, const IID 
 /* Full path of a file next to the test program. */
 void test_file_path(const WCHAR *name, WCHAR *path, size_t size);
 
+/* --- jobs ----------------------------------------------------------------------------------- */
+
+/* A new job of `manager` as IBackgroundCopyJob5, with the one reference CreateJob gave. */
+IBackgroundCopyJob5 *test_create_job(IBackgroundCopyManager *manager, const WCHAR *name, BG_JOB_TYPE type);
+/* The job's state (any job interface); GetState must succeed. */
+BG_JOB_STATE test_job_state(void *job);
+/* Cancels a job that is not in a final state and releases it: that must be its last reference. */
+void test_drop_job(void *job);
+
 /* Every test ends with no live object: DllCanUnloadNow reports S_OK only then. */
 #define assert_no_live_objects(dll) assert_hr(S_OK, (dll)->DllCanUnloadNow())
 
