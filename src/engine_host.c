@@ -13,6 +13,7 @@
 
 #include "engine_host.h"
 #include "file.h"
+#include "group.h"
 #include "job.h"
 #include "notify.h"
 #include "transport.h"
@@ -100,25 +101,39 @@ static struct job *job_of(struct engine_job *xfer)
 }
 
 /* Requires: service lock. */
-static void host_event(void *context, struct engine_job *xfer, enum engine_event_kind kind, struct engine_file *file)
+static void queue_event(struct service *service, struct job *job, enum engine_event_kind kind,
+                        struct engine_file *file, BOOL group)
 {
-    struct service *service = context;
     struct service_event *event;
 
     /* Memory and a counted hold on the job: no callout. Delivery comes after the unlock. */
     if (!(event = calloc(1, sizeof(*event))))
     {
-        ERR("no memory for an event of job %p.\n", job_of(xfer));
+        ERR("no memory for an event of job %p.\n", job);
         return;
     }
     event->kind = kind;
-    event->job = job_of(xfer);
+    event->job = job;
     event->file = file ? file_from_engine(file) : NULL;
+    event->group = group;
     job_hold(event->job);
     ++event->job->events_pending;
     if (service->events_tail) service->events_tail->next = event;
     else service->events = event;
     service->events_tail = event;
+}
+
+/* Requires: service lock. */
+static void host_event(void *context, struct engine_job *xfer, enum engine_event_kind kind, struct engine_file *file)
+{
+    struct service *service = context;
+    struct job *job = job_of(xfer);
+
+    /* A BITS 1.x group hears of its end first: its files become available before anyone is
+     * told (group_deliver). */
+    if (job->group && (kind == ENGINE_EVENT_JOB_TRANSFERRED || kind == ENGINE_EVENT_JOB_ERROR))
+        queue_event(service, job, kind, NULL, TRUE);
+    queue_event(service, job, kind, file, FALSE);
 }
 
 /* The server-certificate check of HttpOptions3 for the transport: the client's callback is
@@ -520,10 +535,12 @@ void service_wait_idle(struct service *service, struct job *job)
     service_lock(service);
     /* A worker calling here is inside a callback it delivers (an MTA client calling Complete
      * from JobTransferred): waiting for itself would never end. Events for a job with a notify
-     * interface are not waited for either: the client may be calling from inside one of them,
-     * on its own (STA) thread, while a worker waits for it to return. */
+     * interface (or a BITS 1.x group's callback) are not waited for either: the client may be
+     * calling from inside one of them, on its own (STA) thread, while a worker waits for it to
+     * return. */
     if (!service_on_worker_locked(service))
-        while (job->xfer.running || job->busy || (job->events_pending && !job->notify_cookie))
+        while (job->xfer.running || job->busy
+               || (job->events_pending && !job->notify_cookie && !(job->group && group_notifies_locked(job->group))))
             SleepConditionVariableSRW(&service->idle, &service->lock, INFINITE, 0);
     service_unlock(service);
 }

@@ -29,6 +29,10 @@ HRESULT class_factory_create(const struct class_info *info, REFIID riid, void **
  * frees the array. */
 HRESULT enum_jobs_create(IBackgroundCopyJob **items, ULONG count, IEnumBackgroundCopyJobs **out);
 HRESULT enum_files_create(IBackgroundCopyFile **items, ULONG count, IEnumBackgroundCopyFiles **out);
+/* The BITS 1.x enumerators (enum_groups.c, enum_jobs1.c): the same over a malloc'd array of
+ * `count` GUIDs, which they take over. */
+HRESULT enum_groups_create(GUID *ids, ULONG count, IEnumBackgroundCopyGroups **out);
+HRESULT enum_jobs1_create(GUID *ids, ULONG count, IEnumBackgroundCopyJobs1 **out);
 
 /* --- errors (copy_error.c) ---------------------------------------------------------------------
  * An immutable snapshot of a job's error. `file` (may be NULL: GetFile then answers

@@ -34,6 +34,8 @@ struct service_event
     enum engine_event_kind kind;
     struct job *job;              /* held (job_hold) until delivered */
     struct job_file *file;        /* FILE_TRANSFERRED: the file; else NULL */
+    BOOL group;                   /* for the job's BITS 1.x group (group_deliver), not its own
+                                   * callbacks */
     ULONGLONG due;                /* in service->delayed: when to deliver it again */
 };
 
