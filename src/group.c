@@ -572,8 +572,16 @@ static HRESULT WINAPI group_SetNotificationPointer(IBackgroundCopyGroup *iface, 
     TRACE("%p, %s, %p.\n", iface, debugstr_guid(iid), callback);
     if (!iid) return E_INVALIDARG;
     if (!IsEqualIID(iid, &IID_IBackgroundCopyCallback1)) return E_NOINTERFACE;
-    /* Registered without the lock: the GIT calls the client's object. */
-    if (callback && FAILED(hr = notify_register(callback, &IID_IBackgroundCopyCallback1, &cookie))) return hr;
+    /* Without the lock: both call the client's object. Kept as IUnknown, as the job's notify
+     * interface is (notify.c), and asked for IBackgroundCopyCallback1 when there is news. */
+    if (callback)
+    {
+        IBackgroundCopyCallback1 *callback1;
+        if (FAILED(hr = IUnknown_QueryInterface(callback, &IID_IBackgroundCopyCallback1, (void **)&callback1)))
+            return hr;
+        IBackgroundCopyCallback1_Release(callback1);
+        if (FAILED(hr = notify_register(callback, &IID_IUnknown, &cookie))) return hr;
+    }
 
     service_lock(job->service);
     if (SUCCEEDED(hr = group_check_modifiable_locked(group)))
