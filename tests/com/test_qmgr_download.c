@@ -9,7 +9,9 @@
  * Nothing sleeps: the test waits (bounded) for OnStatus, or for the callbacks of the job behind
  * the group (QueryNewJobInterface + SetNotifyInterface), which tell it that something changed;
  * it then reads the legacy state words. A transient error is retried with ResumeGroup ("retry
- * now"), as test_download.c does with Resume. */
+ * now"), as test_download.c does with Resume. The same callbacks tell when the job is gone after
+ * the last CancelGroup and Release: a worker may still be finishing a delivery, and the job lets
+ * the callback go when it is destroyed (callback_cleanup). */
 #include "com_test.h"
 #include "server.h"
 
@@ -535,6 +537,7 @@ static void test_three_files(void **state)
     static const ULONGLONG sizes[3] = { 30000, 20000, 10000 };
     static const WCHAR *paths[3] = { L"/file/30000?name=qmgr-a", L"/file/20000?name=qmgr-b", L"/file/10000?name=qmgr-c" };
     static const WCHAR *names[3] = { L"a.bin", L"b.bin", L"c.bin" };
+    struct callback callback;
     IBackgroundCopyGroup *group;
     IBackgroundCopyJob1 *job;
     IBackgroundCopyJob *modern;
@@ -543,9 +546,11 @@ static void test_three_files(void **state)
     GUID group_id, job_id;
     int i;
 
+    callback_init(&callback);
     group = test_create_group(qmgr, &group_id);
     set_clsid(group);
     set_flags(group, QM_NOTIFY_GROUP_DONE);
+    watch(group, &callback);
     job = create_job(group, &job_id);
     for (i = 0; i < 3; ++i) add_server_file(job, paths[i], names[i], locals[i]);
     assert_int_equal(job_status(job, &win32, &transport, &retries), QM_STATUS_JOB_INCOMPLETE);
@@ -593,6 +598,7 @@ static void test_three_files(void **state)
     /* CancelGroup keeps them. */
     IBackgroundCopyJob1_Release(job);
     test_drop_group(group);
+    callback_cleanup(&callback);
     for (i = 0; i < 3; ++i)
     {
         assert_true(file_has_content(locals[i], sizes[i]));
@@ -605,20 +611,30 @@ static void test_three_files(void **state)
  * error without any flag set. The file before it had finished: CancelGroup keeps it. */
 static void test_not_found(void **state)
 {
+    struct callback callback;
     IBackgroundCopyGroup *group;
     IBackgroundCopyJob1 *job;
     WCHAR first[MAX_PATH], missing[MAX_PATH];
     DWORD win32, transport, retries;
     GUID group_id, job_id;
 
+    callback_init(&callback);
     group = test_create_group(qmgr, &group_id);
     set_clsid(group);
+    watch(group, &callback);
     job = create_job(group, &job_id);
     add_server_file(job, L"/file/5000?name=qmgr-before-404", L"before.bin", first);
     add_server_file(job, L"/status/404", L"missing.bin", missing);
     assert_hr(S_OK, IBackgroundCopyGroup_ResumeGroup(group));
     wait_on_status(&the_callback1);
 
+    if (the_callback1.last.file_index != 1 || the_callback1.last.retries != 1)
+    {
+        dump_journal();
+        fail_msg("OnStatus(file %lu, status %#lx, retries %lu, win32 %#lx, transport %lu)",
+                 the_callback1.last.file_index, the_callback1.last.status, the_callback1.last.retries,
+                 the_callback1.last.win32, the_callback1.last.transport);
+    }
     assert_true(IsEqualGUID(&the_callback1.last.group_id, &group_id));
     assert_true(IsEqualGUID(&the_callback1.last.job_id, &job_id));
     assert_int_equal(the_callback1.last.file_index, 1);
@@ -635,6 +651,7 @@ static void test_not_found(void **state)
 
     IBackgroundCopyJob1_Release(job);
     test_drop_group(group);
+    callback_cleanup(&callback);
     assert_true(file_has_content(first, 5000));
     assert_false(exists(missing));
     assert_no_temporary_files();
@@ -683,14 +700,17 @@ static void test_reset_counts_retry(void **state)
 /* An OnStatus that does not answer S_OK is called again later (§10.5). */
 static void test_on_status_again(void **state)
 {
+    struct callback callback;
     IBackgroundCopyGroup *group;
     IBackgroundCopyJob1 *job;
     WCHAR local[MAX_PATH];
     GUID job_id;
 
+    callback_init(&callback);
     group = test_create_group(qmgr, NULL);
     set_clsid(group);
     set_flags(group, QM_NOTIFY_GROUP_DONE);
+    watch(group, &callback);
     job = create_job(group, &job_id);
     add_server_file(job, L"/file/100?name=qmgr-again", L"again.bin", local);
     the_callback1.fail_calls = 1;
@@ -701,6 +721,7 @@ static void test_on_status_again(void **state)
     assert_int_equal(the_callback1.last.status, QM_STATUS_GROUP_COMPLETE | QM_STATUS_GROUP_SUSPENDED);
     IBackgroundCopyJob1_Release(job);
     test_drop_group(group);
+    callback_cleanup(&callback);
     assert_int_equal(the_callback1.calls, 2);
     DeleteFileW(local);
 }
@@ -815,6 +836,7 @@ static void test_cancel_keeps_finished(void **state)
  * ResumeGroup finishes it. */
 static void test_rename_fails(void **state)
 {
+    struct callback callback;
     IBackgroundCopyGroup *group;
     IBackgroundCopyJob1 *job;
     IBackgroundCopyJob *modern;
@@ -825,9 +847,11 @@ static void test_rename_fails(void **state)
     HRESULT code;
     GUID job_id;
 
+    callback_init(&callback);
     group = test_create_group(qmgr, NULL);
     set_clsid(group);
     set_flags(group, QM_NOTIFY_GROUP_DONE);
+    watch(group, &callback);
     job = create_job(group, &job_id);
     add_server_file(job, L"/file/3000?name=qmgr-blocked", L"blocked.bin", local);
     assert_true(CreateDirectoryW(local, NULL));
@@ -854,6 +878,7 @@ static void test_rename_fails(void **state)
     IBackgroundCopyJob_Release(modern);
     IBackgroundCopyJob1_Release(job);
     test_drop_group(group);
+    callback_cleanup(&callback);
     DeleteFileW(local);
 }
 
