@@ -23,12 +23,25 @@ add_custom_command(
     WORKING_DIRECTORY ${GENERATED_DIR}
     COMMENT "widl idl/bits.idl"
     VERBATIM)
-add_custom_target(openbits_idl DEPENDS ${IDL_OUTPUTS})
+# Our own interface (the test double's control), which imports bits.idl.
+set(CONTROL_IDL_FILE ${CMAKE_SOURCE_DIR}/idl/openbits_control.idl)
+set(CONTROL_IDL_OUTPUTS
+    ${GENERATED_DIR}/openbits_control.h ${GENERATED_DIR}/openbits_control_i.c ${GENERATED_DIR}/openbits_control_p.c)
+add_custom_command(
+    OUTPUT ${CONTROL_IDL_OUTPUTS}
+    COMMAND ${WIDL} -m64 --win64 -I${WINE_INCLUDE_DIR} -I${CMAKE_SOURCE_DIR}/idl
+            -h -H openbits_control.h -u -U openbits_control_i.c -p -P openbits_control_p.c
+            ${CONTROL_IDL_FILE}
+    DEPENDS ${CONTROL_IDL_FILE} ${IDL_FILE}
+    WORKING_DIRECTORY ${GENERATED_DIR}
+    COMMENT "widl idl/openbits_control.idl"
+    VERBATIM)
+add_custom_target(openbits_idl DEPENDS ${IDL_OUTPUTS} ${CONTROL_IDL_OUTPUTS})
 
 set(OPENBITS_DEFINITIONS COBJMACROS CONST_VTABLE WIN32_LEAN_AND_MEAN _WIN32_WINNT=0x0600)
 
 # Generated code: compiled once, without our warning flags.
-add_library(openbits_guids STATIC ${GENERATED_DIR}/bits_i.c)
+add_library(openbits_guids STATIC ${GENERATED_DIR}/bits_i.c ${GENERATED_DIR}/openbits_control_i.c)
 target_compile_definitions(openbits_guids PRIVATE ${OPENBITS_DEFINITIONS})
 target_compile_options(openbits_guids PRIVATE -w)
 add_dependencies(openbits_guids openbits_idl)
