@@ -829,6 +829,32 @@ void test_double_read_settings(struct test_double_settings *settings, BOOL with_
     RegCloseKey(key);
 }
 
+HRESULT test_double_install(BOOL install, const WCHAR *scenario)
+{
+    DWORD enabled = 1;
+    LSTATUS status;
+    HKEY key;
+
+    if (!install)
+    {
+        status = RegDeleteTreeW(HKEY_LOCAL_MACHINE, TEST_DOUBLE_KEY);
+        return status && status != ERROR_FILE_NOT_FOUND ? HRESULT_FROM_WIN32(status) : S_OK;
+    }
+    if ((status = RegCreateKeyExW(HKEY_LOCAL_MACHINE, TEST_DOUBLE_KEY, 0, NULL, 0, KEY_SET_VALUE, NULL, &key, NULL)))
+        return HRESULT_FROM_WIN32(status);
+    status = RegSetValueExW(key, L"Enabled", 0, REG_DWORD, (const BYTE *)&enabled, sizeof(enabled));
+    if (!status && scenario)
+        status = RegSetValueExW(key, L"Scenario", 0, REG_SZ, (const BYTE *)scenario,
+                                (DWORD)((wcslen(scenario) + 1) * sizeof(WCHAR)));
+    else if (!status)
+    {
+        status = RegDeleteValueW(key, L"Scenario");
+        if (status == ERROR_FILE_NOT_FOUND) status = 0;
+    }
+    RegCloseKey(key);
+    return status ? HRESULT_FROM_WIN32(status) : S_OK;
+}
+
 void test_double_settings_free(struct test_double_settings *settings)
 {
     scenario_free_prepared(settings->scenario);

@@ -37,6 +37,9 @@ void test_double_changed_locked(struct service *service);
  * time, INFINITE in virtual time (only AdvanceTime moves the clock, and it wakes the workers). */
 DWORD test_double_worker_wait_locked(struct service *service, DWORD wait);
 
+/* DllInstall's "testdouble[=scenario]": writes (install) or deletes the switch. */
+HRESULT test_double_install(BOOL install, const WCHAR *scenario);
+
 /* --- for IOpenBitsTestControl (test_control.c); no lock held ------------------------------- */
 
 HRESULT test_double_set_virtual(struct service *service, BOOL virtual_time);
