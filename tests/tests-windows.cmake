@@ -192,3 +192,10 @@ if(OPENSSL_PROGRAM)
     target_compile_definitions(unit_transport PRIVATE OPENBITS_TLS_CERT="${TLS_DIR}/cert.pem"
         OPENBITS_TLS_KEY="${TLS_DIR}/key.pem" OPENBITS_TLS_PFX="${TLS_DIR}/cert.pfx")
 endif()
+
+# include/openbits.h (published) against the header widl generates from idl/openbits_control.idl.
+openbits_wine_test(test_openbits_h SOURCES
+    ${CMAKE_SOURCE_DIR}/tests/abi/test_openbits_h.c
+    ${CMAKE_SOURCE_DIR}/tests/abi/openbits_h_generated.c
+    ${CMAKE_SOURCE_DIR}/tests/abi/openbits_h_published.c)
+target_include_directories(test_openbits_h PRIVATE ${CMAKE_SOURCE_DIR}/tests/abi)
