@@ -117,5 +117,30 @@ target_compile_options(download PRIVATE ${OPENBITS_WARNINGS} -municode)
 target_link_libraries(download PRIVATE openbits_guids ole32 uuid)
 target_link_options(download PRIVATE -static-libgcc -municode)
 
+# --- the test double's worked examples (docs/test-double.md), built and run as tests ----------
+# A sample BITS client and its tests: in C with cmocka, and in C++. They load openbits.dll from
+# their own directory and switch the test double on (HKLM in the tests' prefix).
+enable_language(CXX)
+add_library(sample_client STATIC examples/test_double/sample_client.c)
+target_include_directories(sample_client PUBLIC ${GENERATED_DIR} examples/test_double ${CMAKE_SOURCE_DIR}/include)
+target_compile_definitions(sample_client PUBLIC ${OPENBITS_DEFINITIONS})
+target_compile_options(sample_client PRIVATE ${OPENBITS_WARNINGS})
+target_link_libraries(sample_client PUBLIC openbits_guids ole32 uuid)
+add_dependencies(sample_client openbits_idl)
+add_executable(test_sample_client examples/test_double/test_sample_client.c)
+target_compile_options(test_sample_client PRIVATE ${OPENBITS_WARNINGS})
+target_link_libraries(test_sample_client PRIVATE sample_client cmocka_mingw)
+add_executable(test_sample_client_cpp examples/test_double/test_sample_client.cpp)
+target_compile_options(test_sample_client_cpp PRIVATE ${OPENBITS_WARNINGS})
+target_link_libraries(test_sample_client_cpp PRIVATE sample_client)
+target_link_options(test_sample_client PRIVATE -static-libgcc)
+target_link_options(test_sample_client_cpp PRIVATE -static-libgcc -static-libstdc++)
+foreach(name test_sample_client test_sample_client_cpp)
+    add_dependencies(${name} openbits wineprefix)
+    add_test(NAME wine.example.${name} COMMAND ${name})
+    set_tests_properties(wine.example.${name} PROPERTIES ENVIRONMENT "${WINE_TEST_ENV}"
+        FIXTURES_REQUIRED wine TIMEOUT 300 RESOURCE_LOCK wine_registry)
+endforeach()
+
 # --- the manager benchmark (not a test) ---------------------------------------------------------
 include(${CMAKE_SOURCE_DIR}/bench/bench-windows.cmake)
