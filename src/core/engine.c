@@ -10,6 +10,9 @@
 
 #define DEFAULT_MAX_RUNNING 4
 #define DEFAULT_CHUNK_SIZE  (256 * 1024)
+/* How long a background job keeps its slot while another of its priority waits for one (BITS
+ * gives no figure: unconfirmed, docs/conformance.md). */
+#define TIME_SLICE_MS       10000
 
 /* The open transfer of one file of a running job: kept by the job between chunks. */
 struct engine_run
@@ -606,6 +609,7 @@ HRESULT engine_begin_chunk_locked(struct engine *engine, struct engine_chunk *ch
         }
         run->remaining = length;
         job->run = run;
+        job->slice_at = now;
 
         chunk->open = TRUE;
         chunk->url = str_dup(file->remote_name);
@@ -812,6 +816,38 @@ static UINT64 job_bytes(const struct engine_job *job)
     return total;
 }
 
+/* Requires: service lock. Whether a background job that would carry on should give its slot up
+ * now (BITS-SPEC.md §3.2: TRANSFERRING → QUEUED when the time slice is over; background jobs
+ * round robin per priority): every slot is taken and a background job waits for one, of a higher
+ * priority (at once) or of the same one (once this job's slice is over). The lowest priority
+ * with a slot yields first. Only a job that continues from where it is later: not one whose
+ * server ignores ranges, nor dynamic content, nor on-demand ranges. */
+static BOOL must_yield(struct engine *engine, const struct engine_job *job, UINT64 now)
+{
+    const struct engine_file *file = job->run->file;
+    const struct engine_job *other;
+    BOOL higher = FALSE, same = FALSE;
+    ULONG open = 0;
+
+    if (job->priority == BG_JOB_PRIORITY_FOREGROUND || job->state != BG_JOB_STATE_TRANSFERRING
+            || job->dynamic_content || file->no_range_support || is_sparse(job, file))
+        return FALSE;
+    for (other = engine->active; other; other = other->next)
+    {
+        if (other->run)
+        {
+            ++open;
+            if (other->priority > job->priority) return FALSE;
+        }
+        else if (other->state != BG_JOB_STATE_TRANSIENT_ERROR && other->priority != BG_JOB_PRIORITY_FOREGROUND)
+        {
+            if (other->priority < job->priority) higher = TRUE;
+            else if (other->priority == job->priority) same = TRUE;
+        }
+    }
+    return open >= engine->max_running && (higher || (same && now - job->slice_at >= TIME_SLICE_MS));
+}
+
 void engine_commit_chunk_locked(struct engine *engine, struct engine_chunk *chunk, struct engine_cleanup *cleanup)
 {
     struct engine_job *job = chunk->job;
@@ -934,6 +970,13 @@ void engine_commit_chunk_locked(struct engine *engine, struct engine_chunk *chun
         if (!pending_file(job)) job_transferred(engine, job);
         else list_rotate(engine, job);
         return;
+    }
+    if (must_yield(engine, job, now))
+    {
+        drop_run(job, cleanup);
+        job_state_transition(&job->state, BG_JOB_STATE_QUEUED);
+        touch(engine, job);
+        event(engine, job, ENGINE_EVENT_JOB_MODIFICATION, NULL);
     }
     list_rotate(engine, job);
 }

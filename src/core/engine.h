@@ -88,6 +88,7 @@ struct engine_job
     UINT64 progress_at;                   /* the last progress (ms), for the no-progress timeout */
     UINT64 download_ms;                   /* time in CONNECTING/TRANSFERRING since Resume */
     UINT64 step_at;                       /* when the running step began (ms) */
+    UINT64 slice_at;                      /* when the open transfer began (ms): its time slice */
 };
 
 /* --- seams ------------------------------------------------------------------------------- */
