@@ -16,6 +16,7 @@
 #include "group.h"
 #include "job.h"
 #include "notify.h"
+#include "test_double.h"
 #include "transport.h"
 
 /* --- clock ---------------------------------------------------------------------------------- */
@@ -299,7 +300,7 @@ static void deliver_events(struct service *service, struct service_event *events
         {
             /* Again later: it keeps its hold and stays pending. */
             service_lock(service);
-            events->due = GetTickCount64() + retry;
+            events->due = service_now(service) + retry;
             events->next = service->delayed;
             service->delayed = events;
             WakeConditionVariable(&service->work);
@@ -311,6 +312,7 @@ static void deliver_events(struct service *service, struct service_event *events
         --job->events_pending;
         last = job_unhold_locked(job);
         WakeAllConditionVariable(&service->idle);
+        test_double_changed_locked(service);
         service_unlock(service);
         if (last) job_free(job);          /* no lock held */
         free(events);
@@ -322,7 +324,7 @@ static void deliver_events(struct service *service, struct service_event *events
  * to the time until the next one. */
 static void queue_due_locked(struct service *service, DWORD *wait)
 {
-    ULONGLONG now = GetTickCount64();
+    ULONGLONG now = service_now(service);
     struct service_event **link = &service->delayed, *event;
 
     while ((event = *link))
@@ -372,8 +374,12 @@ static DWORD WINAPI worker_main(void *arg)
                 service_lock(service);
                 continue;
             }
+            wait = test_double_worker_wait_locked(service, wait);
             if (FAILED(hr)) wait = 1000;          /* out of memory: try again in a second */
+            --service->workers_awake;
+            test_double_changed_locked(service);
             SleepConditionVariableSRW(&service->work, &service->lock, wait, 0);
+            ++service->workers_awake;
             continue;
         }
         job = job_of(chunk.job);
@@ -389,6 +395,7 @@ static DWORD WINAPI worker_main(void *arg)
         events = take_events_locked(service);
         WakeAllConditionVariable(&service->idle);
         WakeConditionVariable(&service->work);    /* a slot may have come free */
+        test_double_changed_locked(service);
         service_unlock(service);
 
         engine_cleanup(&service->engine, &cleanup);
@@ -403,6 +410,7 @@ static DWORD WINAPI worker_main(void *arg)
         deliver_events(service, events);
         service_lock(service);
     }
+    --service->workers_awake;
     service_unlock(service);
 
     CoUninitialize();
@@ -499,6 +507,7 @@ void service_wake(struct service *service, BOOL start)
         service->workers_started = TRUE;
         count = MAX_WORKERS;
         InterlockedExchangeAdd(&service->base, count);
+        service->workers_awake += count;  /* awake until they find nothing to do */
     }
     WakeAllConditionVariable(&service->work);
     service_unlock(service);
@@ -508,6 +517,9 @@ void service_wake(struct service *service, BOOL start)
         if (!(threads[i] = CreateThread(NULL, 0, worker_main, service, 0, NULL)))
         {
             ERR("cannot start a worker: error %lu.\n", GetLastError());
+            service_lock(service);
+            --service->workers_awake;
+            service_unlock(service);
             service_release_base(service);
         }
     }

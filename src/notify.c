@@ -146,7 +146,7 @@ DWORD notify_deliver(struct service *service, struct service_event *event)
     {
         /* High volume: at most one per MINIMUM_NOTIFICATION_INTERVAL_MS, the rest dropped
          * (BITS may drop them, §7.2). */
-        ULONGLONG now = GetTickCount64();
+        ULONGLONG now = service_now(service);
         if (job->modification_notified && now - job->modification_notified < interval) due = FALSE;
         else job->modification_notified = now;
     }

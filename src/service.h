@@ -58,7 +58,15 @@ struct service
     ULONG worker_count;           /* [service lock] */
     BOOL workers_started;         /* [service lock] */
     BOOL stopping;                /* [service lock] */
+    ULONG workers_awake;          /* workers not asleep on `work` [service lock] */
+    struct test_double *test_double;  /* the test double when enabled, else NULL; immutable */
 };
+
+/* The engine's clock (real, or the test double's virtual time), in ms. */
+static inline UINT64 service_now(struct service *service)
+{
+    return service->engine.clock->now(service->engine.clock_context);
+}
 
 /* Returns the process-wide service with a reference, creating it on first use. */
 HRESULT service_get(struct service **out);

@@ -396,6 +396,42 @@ static DWORD tick_locked(struct engine *engine, UINT64 now)
     return wait > INFINITE - 1 ? INFINITE : (DWORD)wait;
 }
 
+/* The time a running job reaches its MaximumDownloadTime, or ~0. */
+static UINT64 max_download_due(const struct engine_job *job, UINT64 now)
+{
+    UINT64 used, limit;
+
+    if (!job->run || job->max_download_time == INFINITE) return ~(UINT64)0;
+    used = job->download_ms + (job->running ? now - job->step_at : 0);
+    limit = (UINT64)job->max_download_time * 1000;
+    return used >= limit ? now : now + (limit - used);
+}
+
+static struct engine_job *pick_job(struct engine *engine);
+
+UINT64 engine_next_due_locked(struct engine *engine, UINT64 now)
+{
+    UINT64 next = ~(UINT64)0, due;
+    struct engine_job *job;
+
+    for (job = engine->active; job; job = job->next)
+    {
+        if (job->state == BG_JOB_STATE_TRANSIENT_ERROR)
+            due = min(job->retry_at, job->progress_at + (UINT64)job->no_progress_timeout * 1000);
+        else
+            due = max_download_due(job, now);
+        if (due < next) next = due;
+    }
+    return next;
+}
+
+BOOL engine_has_work_locked(struct engine *engine, UINT64 now)
+{
+    /* Due now: a retry, a timeout, or a running job past its limit that tick has to abort. */
+    if (engine_next_due_locked(engine, now) <= now) return TRUE;
+    return pick_job(engine) != NULL;
+}
+
 /* An on-demand file (File6): the client's requested ranges drive the transfer, and the bytes go
  * to their own offsets in the temporary file. With nothing requested it is an ordinary file
  * (unconfirmed: the whole file, as without the mode). */
