@@ -22,3 +22,8 @@ find_program(OPENBITS_PYTHON3 python3 HINTS /usr/bin REQUIRED)
 add_test(NAME native.http_server
     COMMAND ${OPENBITS_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/servers/test_http_server.py)
 set_tests_properties(native.http_server PROPERTIES ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1" TIMEOUT 120)
+
+# The BITS upload protocol side of the same server (bits_upload.py).
+add_test(NAME native.bits_upload
+    COMMAND ${OPENBITS_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/servers/test_bits_upload.py)
+set_tests_properties(native.bits_upload PROPERTIES ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1" TIMEOUT 120)
