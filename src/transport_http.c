@@ -4,15 +4,18 @@
  *
  * Asynchronous WinHTTP: a transport's sessions (one per proxy configuration and client
  * certificate, see struct session_key), one connection and request handle per stream.
- * Every WinHTTP operation is started and then waited for on the calling thread, on two events:
- * `done` (set by the status callback when the operation completes) and `aborted` (set by
- * abort()). abort() therefore touches nothing but an event, so it cannot race close() into a
+ * Every WinHTTP operation is started and then waited for on the calling thread, on the stream's
+ * condition variable, until one of two flags is set: `done` (by the status callback when the
+ * operation completes) or `aborted` (by abort()). Flags under a slim lock rather than events:
+ * under Wine every event call is a round trip to wineserver, and a download makes several per
+ * read. abort() touches nothing but its flag, so it cannot race close() into a
  * double close: a blocked read() sees `aborted` and returns E_ABORT at once, and the operation it
- * leaves behind is cancelled when close() closes the request handle. Such an operation may still
+ * leaves behind is cancelled when the request handle is closed. Such an operation may still
  * complete afterwards (under Wine it runs until the socket delivers data or times out), so
- * WinHTTP reads into the stream's own buffer, never the caller's, and the stream is reference
- * counted: the request handle holds one reference until WinHTTP reports
- * WINHTTP_CALLBACK_STATUS_HANDLE_CLOSING, its last word on the handle. Each stream holds a
+ * WinHTTP reads into the stream's own buffer, never the caller's. Reads ask for up to 256 KiB at
+ * once and call WinHttpReadData from a pool thread (see http_read). The stream is reference
+ * counted: a read on a pool thread holds one reference, and the request handle holds one until
+ * WinHTTP reports WINHTTP_CALLBACK_STATUS_HANDLE_CLOSING, its last word on the handle. Each stream holds a
  * reference on the transport, so the sessions outlive their requests, and the transport holds the
  * module (module_lock) until the last callback has run, so the DLL stays loaded while WinHTTP may
  * still call into it.
@@ -38,7 +41,9 @@
 
 #define USER_AGENT        L"Microsoft BITS/7.8"
 #define READ_BUFFER_SIZE  (256 * 1024)   /* the most one read() returns */
-#define BATCH_WAIT_MS     20             /* how long a read() with data waits for more */
+#define READ_MIN_SIZE     (8 * 1024)     /* the least one read() asks WinHTTP for */
+#define READ_FAST_MS      100            /* a read this quick doubles the next one's size */
+#define READ_SLOW_MS      1000           /* a read this slow halves it */
 #define CLOSE_WAIT_MS     10000          /* how long close() waits for WinHTTP to let go */
 #define MAX_AUTH_ROUNDS   8              /* 401/407 answered with credentials, per open() */
 /* Not in MinGW-w64's winhttp.h. */
@@ -81,9 +86,13 @@ struct http_stream
     LONG refcount;              /* the owner's (open..close) + the request handle's */
     struct http_transport *transport;     /* counted reference */
     HINTERNET connection, request;
-    HANDLE done;                /* manual-reset: the operation in flight completed */
-    HANDLE aborted;             /* manual-reset: abort() was called */
-    HANDLE closed;              /* manual-reset: WinHTTP's HANDLE_CLOSING for the request came */
+    LONG request_users;         /* close() and a read running on a pool thread: the last one out
+                                 * closes `request`, which a pending call must not outlive */
+    SRWLOCK lock;               /* leaf lock: guards the three flags */
+    CONDITION_VARIABLE changed; /* one of the flags was set */
+    BOOL done;                  /* the operation in flight completed [lock] */
+    BOOL aborted;               /* abort() was called [lock] */
+    BOOL closed;                /* WinHTTP's HANDLE_CLOSING for the request came [lock] */
     /* Written by the status callback before it sets `done`; read after the wait. */
     DWORD result_error;         /* 0, or the WinHTTP error of the operation */
     DWORD result_bytes;         /* what READ_COMPLETE read, or DATA_AVAILABLE has */
@@ -93,7 +102,8 @@ struct http_stream
     BOOL url_lost;              /* out of memory while following one */
     /* Only the thread calling open() and read() uses these. */
     BYTE *buffer;               /* WinHTTP reads here: it outlives an abandoned read */
-    BOOL query_pending;         /* a QueryDataAvailable is in flight */
+    DWORD read_size;            /* what the next read asks for, READ_MIN_SIZE..READ_BUFFER_SIZE */
+    DWORD read_want;            /* what the read on the pool thread asks for */
     BOOL end_of_body;           /* WinHTTP said the body ended */
     UINT64 body_left;           /* bytes the body still owes; BG_SIZE_UNKNOWN when not said */
     CERT_CONTEXT *validated;    /* the server certificate the client's callback accepted */
@@ -122,6 +132,42 @@ static HRESULT winhttp_error(struct transfer_error *error, DWORD win32)
 static HRESULT last_winhttp_error(struct transfer_error *error)
 {
     return winhttp_error(error, GetLastError());
+}
+
+/* --- the stream's flags ------------------------------------------------------------------------- */
+
+static void set_flag(struct http_stream *stream, BOOL *flag)
+{
+    AcquireSRWLockExclusive(&stream->lock);
+    *flag = TRUE;
+    ReleaseSRWLockExclusive(&stream->lock);
+    WakeAllConditionVariable(&stream->changed);
+}
+
+/* Waits (at most `timeout` ms, or INFINITE) until *flag is set: TRUE if it was. */
+static BOOL wait_flag(struct http_stream *stream, const BOOL *flag, DWORD timeout)
+{
+    ULONGLONG deadline = timeout == INFINITE ? 0 : GetTickCount64() + timeout;
+    ULONGLONG now;
+    BOOL set;
+
+    AcquireSRWLockExclusive(&stream->lock);
+    while (!(set = *flag))
+    {
+        if (timeout != INFINITE && (now = GetTickCount64()) >= deadline) break;
+        SleepConditionVariableSRW(&stream->changed, &stream->lock,
+                                  timeout == INFINITE ? INFINITE : (DWORD)(deadline - now), 0);
+    }
+    ReleaseSRWLockExclusive(&stream->lock);
+    return set;
+}
+
+/* Before an operation starts (the callback may complete it inside the call that starts it). */
+static void begin_operation(struct http_stream *stream)
+{
+    AcquireSRWLockExclusive(&stream->lock);
+    stream->done = FALSE;
+    ReleaseSRWLockExclusive(&stream->lock);
 }
 
 /* --- lifetime --------------------------------------------------------------------------------- */
@@ -159,9 +205,6 @@ static void transport_release(struct http_transport *transport)
 static void stream_release(struct http_stream *stream)
 {
     if (InterlockedDecrement(&stream->refcount)) return;
-    if (stream->done) CloseHandle(stream->done);
-    if (stream->aborted) CloseHandle(stream->aborted);
-    if (stream->closed) CloseHandle(stream->closed);
     if (stream->validated) CertFreeCertificateContext(stream->validated);
     free(stream->buffer);
     free(stream->url);
@@ -171,6 +214,11 @@ static void stream_release(struct http_stream *stream)
 
 /* Closes the handles (WinHTTP then cancels what is in flight and drops the request handle's
  * reference with HANDLE_CLOSING) and drops the owner's reference. */
+static void request_unuse(struct http_stream *stream)
+{
+    if (!InterlockedDecrement(&stream->request_users)) WinHttpCloseHandle(stream->request);
+}
+
 static void stream_close(struct http_stream *stream)
 {
     HINTERNET request = stream->request, connection = stream->connection;
@@ -180,9 +228,9 @@ static void stream_close(struct http_stream *stream)
      * be unloaded as soon as the client lets go. An operation abandoned by abort() may keep
      * WinHTTP busy longer under Wine; the request's own reference covers that case. */
     InterlockedIncrement(&stream->refcount);
-    if (request) WinHttpCloseHandle(request);
+    if (request) request_unuse(stream);
     if (connection) WinHttpCloseHandle(connection);
-    if (request && stream->closed) WaitForSingleObject(stream->closed, CLOSE_WAIT_MS);
+    if (request) wait_flag(stream, &stream->closed, CLOSE_WAIT_MS);
     stream_release(stream);
     stream_release(stream);
 }
@@ -191,7 +239,7 @@ static void complete(struct http_stream *stream, DWORD error, DWORD bytes)
 {
     stream->result_error = error;
     stream->result_bytes = bytes;
-    SetEvent(stream->done);
+    set_flag(stream, &stream->done);
 }
 
 /* Where a redirect leads, from the URL it came from (Wine reports the Location as the server
@@ -248,27 +296,25 @@ static void CALLBACK status_callback(HINTERNET handle, DWORD_PTR context, DWORD 
     case WINHTTP_CALLBACK_STATUS_HANDLE_CLOSING:
         if (handle == stream->request)
         {
-            SetEvent(stream->closed);
+            set_flag(stream, &stream->closed);
             stream_release(stream);
         }
         break;
     }
 }
 
-/* Waits for the operation in flight: S_OK once the callback reported it (see result_*), S_FALSE
- * when `timeout` ran out first, E_ABORT when abort() came first; the operation is then left to
- * WinHTTP and close(). */
-static HRESULT wait_operation(struct http_stream *stream, DWORD timeout)
+/* Waits for the operation in flight: S_OK once the callback reported it (see result_*), E_ABORT
+ * when abort() came first; the operation is then left to WinHTTP and close(). */
+static HRESULT wait_operation(struct http_stream *stream)
 {
-    HANDLE handles[2] = { stream->done, stream->aborted };
+    HRESULT hr;
 
-    switch (WaitForMultipleObjects(2, handles, FALSE, timeout))
-    {
-    case WAIT_OBJECT_0: return S_OK;
-    case WAIT_OBJECT_0 + 1: return E_ABORT;
-    case WAIT_TIMEOUT: return S_FALSE;
-    default: return hresult_from_last_error();
-    }
+    AcquireSRWLockExclusive(&stream->lock);
+    while (!stream->done && !stream->aborted)
+        SleepConditionVariableSRW(&stream->changed, &stream->lock, INFINITE, 0);
+    hr = stream->done ? S_OK : E_ABORT;
+    ReleaseSRWLockExclusive(&stream->lock);
+    return hr;
 }
 
 /* A failed operation's error, made precise by what SECURE_FAILURE said: a revoked certificate
@@ -878,16 +924,16 @@ static HRESULT round_trip(struct http_stream *stream, DWORD *win32)
 {
     HRESULT hr;
 
-    ResetEvent(stream->done);
+    begin_operation(stream);
     if (!WinHttpSendRequest(stream->request, WINHTTP_NO_ADDITIONAL_HEADERS, 0, WINHTTP_NO_REQUEST_DATA, 0, 0,
                             (DWORD_PTR)stream))
         goto out_error;
-    if (FAILED(hr = wait_operation(stream, INFINITE))) return hr;
+    if (FAILED(hr = wait_operation(stream))) return hr;
     if ((*win32 = operation_error(stream))) return S_OK;
 
-    ResetEvent(stream->done);
+    begin_operation(stream);
     if (!WinHttpReceiveResponse(stream->request, NULL)) goto out_error;
-    if (FAILED(hr = wait_operation(stream, INFINITE))) return hr;
+    if (FAILED(hr = wait_operation(stream))) return hr;
     *win32 = operation_error(stream);
     return S_OK;
 
@@ -971,18 +1017,15 @@ static HRESULT http_open(void *context, const struct transport_request *req, str
         return set_error(error, BG_ERROR_CONTEXT_GENERAL_TRANSPORT, E_OUTOFMEMORY);
     }
     stream->refcount = 1;
+    stream->request_users = 1;
+    InitializeSRWLock(&stream->lock);
+    InitializeConditionVariable(&stream->changed);
+    stream->read_size = READ_MIN_SIZE;
     InterlockedIncrement(&transport->refcount);
     stream->transport = transport;
     if (!(stream->url = _wcsdup(req->url)))
     {
         hr = set_error(error, BG_ERROR_CONTEXT_GENERAL_TRANSPORT, E_OUTOFMEMORY);
-        goto fail;
-    }
-    if (!(stream->done = CreateEventW(NULL, TRUE, FALSE, NULL))
-            || !(stream->aborted = CreateEventW(NULL, TRUE, FALSE, NULL))
-            || !(stream->closed = CreateEventW(NULL, TRUE, FALSE, NULL)))
-    {
-        hr = set_error(error, BG_ERROR_CONTEXT_GENERAL_TRANSPORT, hresult_from_last_error());
         goto fail;
     }
 
@@ -1016,71 +1059,78 @@ fail:
     return hr;
 }
 
-/* Fills the caller's buffer (up to READ_BUFFER_SIZE) from what WinHTTP has, waiting for more
- * only while nothing is gathered yet, or for BATCH_WAIT_MS once something is: large reads on a
- * fast connection, prompt ones on a slow one. Each step asks WinHTTP how much it holds
- * (QueryDataAvailable, which may wait for the network) and then reads exactly that, which never
- * waits: Wine's WinHttpReadData, asked for more than it holds, blocks the calling thread until
- * it has it, where abort() could not reach it. A query still in flight when the batch window
- * closes is picked up by the next read(). */
+/* Runs WinHttpReadData on a pool thread: Wine's, asked for more than it holds, reads the socket
+ * on the calling thread until it has it all, where abort() could not reach the caller. Holds a
+ * reference on the stream and on the request handle meanwhile. */
+static void CALLBACK read_work(TP_CALLBACK_INSTANCE *instance, void *context)
+{
+    struct http_stream *stream = context;
+    DWORD win32;
+
+    if (!WinHttpReadData(stream->request, stream->buffer, stream->read_want, NULL))
+        complete(stream, (win32 = GetLastError()) ? win32 : ERROR_WINHTTP_INTERNAL_ERROR, 0);
+    request_unuse(stream);
+    stream_release(stream);
+}
+
+/* One WinHTTP read for the whole of what is asked (up to read_size), which Wine gathers from the
+ * socket with no round trip through this thread between its socket reads. It runs on a pool
+ * thread (read_work) while this one waits, abortably: abort() sets a flag this thread waits on,
+ * and the read itself is left to finish or fail on its own. read_size adapts to the connection: a quick read doubles the next
+ * one, up to READ_BUFFER_SIZE, and a slow one halves it, down to READ_MIN_SIZE, so that a slow
+ * connection still reports progress every second or so. */
 static HRESULT http_read(struct transport_stream *iface, void *buffer, DWORD size, DWORD *read,
                          struct transfer_error *error)
 {
     struct http_stream *stream = impl_from_transport_stream(iface);
-    DWORD want = size < READ_BUFFER_SIZE ? size : READ_BUFFER_SIZE, gathered = 0, count;
+    DWORD want = size < stream->read_size ? size : stream->read_size, got;
+    ULONGLONG start, took;
     HRESULT hr;
 
     *read = 0;
-    if (WaitForSingleObject(stream->aborted, 0) == WAIT_OBJECT_0)
+    if (wait_flag(stream, &stream->aborted, 0))
         return set_error(error, BG_ERROR_CONTEXT_GENERAL_TRANSPORT, E_ABORT);
-    if (!size || !stream->body_left) return S_OK;
+    if (!size || !stream->body_left || stream->end_of_body) goto out;
     if (!stream->buffer && !(stream->buffer = malloc(READ_BUFFER_SIZE)))
         return set_error(error, BG_ERROR_CONTEXT_GENERAL_TRANSPORT, E_OUTOFMEMORY);
+    if (stream->body_left != BG_SIZE_UNKNOWN && want > stream->body_left) want = (DWORD)stream->body_left;
 
-    while (gathered < want && stream->body_left && !stream->end_of_body)
+    start = GetTickCount64();
+    stream->read_want = want;
+    begin_operation(stream);
+    InterlockedIncrement(&stream->refcount);
+    InterlockedIncrement(&stream->request_users);
+    if (!TrySubmitThreadpoolCallback(read_work, stream, NULL))
     {
-        if (!stream->query_pending)
-        {
-            ResetEvent(stream->done);
-            if (!WinHttpQueryDataAvailable(stream->request, NULL)) return last_winhttp_error(error);
-            stream->query_pending = TRUE;
-        }
-        hr = wait_operation(stream, gathered ? BATCH_WAIT_MS : INFINITE);
-        if (hr == S_FALSE) break;                   /* the batch window closed */
-        if (FAILED(hr)) return set_error(error, BG_ERROR_CONTEXT_GENERAL_TRANSPORT, hr);
-        stream->query_pending = FALSE;
-        if (stream->result_error) return winhttp_error(error, operation_error(stream));
-        if (!(count = stream->result_bytes))
-        {
-            stream->end_of_body = TRUE;
-            break;
-        }
-
-        if (count > want - gathered) count = want - gathered;
-        ResetEvent(stream->done);
-        if (!WinHttpReadData(stream->request, stream->buffer + gathered, count, NULL))
-            return last_winhttp_error(error);
-        if (FAILED(hr = wait_operation(stream, INFINITE)))
-            return set_error(error, BG_ERROR_CONTEXT_GENERAL_TRANSPORT, hr);
-        if (stream->result_error) return winhttp_error(error, operation_error(stream));
-        if (!stream->result_bytes)
-        {
-            stream->end_of_body = TRUE;
-            break;
-        }
-        gathered += stream->result_bytes;
-        if (stream->body_left != BG_SIZE_UNKNOWN)
-            stream->body_left -= stream->result_bytes < stream->body_left ? stream->result_bytes : stream->body_left;
+        hr = set_error(error, BG_ERROR_CONTEXT_GENERAL_TRANSPORT, hresult_from_last_error());
+        request_unuse(stream);
+        stream_release(stream);
+        return hr;
     }
+    if (FAILED(hr = wait_operation(stream))) return set_error(error, BG_ERROR_CONTEXT_GENERAL_TRANSPORT, hr);
+    if (stream->result_error) return winhttp_error(error, operation_error(stream));
+    took = GetTickCount64() - start;
 
-    if (!gathered && stream->end_of_body && stream->body_left && stream->body_left != BG_SIZE_UNKNOWN)
+    if (!(got = stream->result_bytes))
+    {
+        stream->end_of_body = TRUE;
+        goto out;
+    }
+    if (got > want) got = want;
+    if (stream->body_left != BG_SIZE_UNKNOWN) stream->body_left -= got;
+    if (got == want && took <= READ_FAST_MS && stream->read_size < READ_BUFFER_SIZE) stream->read_size *= 2;
+    else if (took >= READ_SLOW_MS && stream->read_size > READ_MIN_SIZE) stream->read_size /= 2;
+    memcpy(buffer, stream->buffer, got);
+    *read = got;
+    return S_OK;
+
+out:
+    if (stream->end_of_body && stream->body_left && stream->body_left != BG_SIZE_UNKNOWN)
     {
         /* The connection ended before the body it announced. */
         WARN("the body ended %llu bytes short.\n", (unsigned long long)stream->body_left);
         return winhttp_error(error, ERROR_WINHTTP_CONNECTION_ERROR);
     }
-    memcpy(buffer, stream->buffer, gathered);
-    *read = gathered;
     return S_OK;
 }
 
@@ -1089,7 +1139,7 @@ static void http_abort(struct transport_stream *iface)
     struct http_stream *stream = impl_from_transport_stream(iface);
 
     TRACE("%p.\n", stream);
-    SetEvent(stream->aborted);
+    set_flag(stream, &stream->aborted);
 }
 
 static void http_close(struct transport_stream *iface)
