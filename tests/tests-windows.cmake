@@ -137,7 +137,7 @@ add_dependencies(test_registration registration_probe)
 # of src/ (not the module's entry points) into the test, which then plays the engine's part on
 # the job and file records directly.
 set(OBJECT_SOURCES ${OPENBITS_SOURCES})
-list(FILTER OBJECT_SOURCES EXCLUDE REGEX "/(module|register|class_factory|engine_host|transport_http|transport_file)\\.c$")
+list(FILTER OBJECT_SOURCES EXCLUDE REGEX "/(module|register|class_factory|engine_host|transport_http|transport_upload|transport_file)\\.c$")
 openbits_wine_test(unit_job_internals SOURCES
     ${CMAKE_SOURCE_DIR}/tests/com/unit_job_internals.c
     ${CMAKE_SOURCE_DIR}/tests/support/module_stub.c
@@ -159,6 +159,7 @@ openbits_wine_test(unit_transport SOURCES
     ${CMAKE_SOURCE_DIR}/tests/com/unit_transport.c
     ${CMAKE_SOURCE_DIR}/tests/support/module_stub.c
     ${CMAKE_SOURCE_DIR}/src/transport_http.c
+    ${CMAKE_SOURCE_DIR}/src/transport_upload.c
     ${CMAKE_SOURCE_DIR}/src/certificate.c
     ${CMAKE_SOURCE_DIR}/src/transport_file.c
     ${CMAKE_SOURCE_DIR}/src/transfer_options.c

@@ -473,7 +473,7 @@ void upload_judge(enum bits_packet packet, DWORD status, HRESULT parse_hr, const
         return;
     }
 
-    if (ack->has_error_code && ack->error_code == BG_E_SESSION_NOT_FOUND && packet != BITS_PACKET_PING
+    if (ack->has_error_code && ack->error_code == (HRESULT)BG_E_SESSION_NOT_FOUND && packet != BITS_PACKET_PING
         && packet != BITS_PACKET_CREATE_SESSION)
     {
         result->outcome = UPLOAD_OUTCOME_SESSION_LOST;
@@ -489,7 +489,7 @@ void upload_judge(enum bits_packet packet, DWORD status, HRESULT parse_hr, const
 BOOL upload_farewell_again(BOOL transport_failed, DWORD status, const struct bits_ack *ack)
 {
     if (transport_failed) return TRUE;
-    if (ack && ack->has_error_code && ack->error_code == BG_E_SESSION_NOT_FOUND) return FALSE;
+    if (ack && ack->has_error_code && ack->error_code == (HRESULT)BG_E_SESSION_NOT_FOUND) return FALSE;
     return status >= 500;
 }
 

@@ -189,7 +189,7 @@ static void test_parse_is_strict(void **state)
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); ++i)
     {
         HRESULT hr = parse(bad[i], &ack);
-        if (hr != BG_E_INVALID_SERVER_RESPONSE) fail_msg("accepted: %s", bad[i]);
+        if (hr != (HRESULT)BG_E_INVALID_SERVER_RESPONSE) fail_msg("accepted: %s", bad[i]);
         bits_ack_free(&ack);
     }
     /* A session id of 100 characters is fine, 101 is not. */
