@@ -1120,6 +1120,24 @@ out:
     return S_OK;
 }
 
+HRESULT http_stream_drain(struct http_stream *stream, DWORD limit, struct transfer_error *error)
+{
+    BYTE buffer[4096];
+    DWORD read, total = 0;
+    HRESULT hr;
+
+    /* Read even a body of 0 bytes: Wine gives the connection back to its pool only once a read
+     * has found the end of the response. */
+    stream->body_left = BG_SIZE_UNKNOWN;
+    stream->end_of_body = FALSE;
+    do
+    {
+        if (FAILED(hr = http_read((struct transport_stream *)stream, buffer, sizeof(buffer), &read, error))) return hr;
+        total += read;
+    } while (read && total < limit);
+    return read ? S_FALSE : S_OK;
+}
+
 static void http_abort(struct transport_stream *iface)
 {
     struct http_stream *stream = impl_from_transport_stream(iface);

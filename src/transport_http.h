@@ -85,6 +85,9 @@ HRESULT http_stream_exchange(struct http_stream *stream, const struct transfer_o
                              const void *body, DWORD body_size, DWORD *status, struct transfer_error *error);
 /* The response's raw header block (malloc'd). */
 HRESULT http_query_raw_headers(struct http_stream *stream, WCHAR **out);
+/* Reads and drops what is left of the response's body, at most about `limit` bytes, so that
+ * WinHTTP may use the connection again: S_OK at its end, S_FALSE when more was left. */
+HRESULT http_stream_drain(struct http_stream *stream, DWORD limit, struct transfer_error *error);
 /* Drops the owner's reference (see stream_close in transport_http.c). */
 void http_stream_close(struct http_stream *stream);
 /* A transfer error with protocol L"http"; returns code. */

@@ -12,6 +12,8 @@
 
 #include "transport_http.h"
 
+#define DRAIN_LIMIT (64 * 1024)   /* the most of an answer's body read to keep its connection */
+
 static const struct transfer_options no_options;
 
 static inline struct http_stream *impl_from_transport_stream(struct transport_stream *stream)
@@ -80,5 +82,12 @@ HRESULT http_post_send(struct transport_stream *iface, struct transport_reply *r
         return http_set_error(error, BG_ERROR_CONTEXT_GENERAL_TRANSPORT, hr);
     reply->status = status;
     TRACE("status %lu.\n", status);
+    /* An ack's body is empty, an error's small: read, the connection serves the next packet. A
+     * failure here loses nothing but the connection. */
+    if (FAILED(hr = http_stream_drain(stream, DRAIN_LIMIT, error)) && hr == E_ABORT)
+    {
+        transport_reply_free(reply);
+        return hr;
+    }
     return S_OK;
 }

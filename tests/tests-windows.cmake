@@ -15,7 +15,7 @@ set_target_properties(cmocka_mingw PROPERTIES
 find_program(OPENBITS_PYTHON3 python3 HINTS /usr/bin REQUIRED)
 
 add_library(test_support STATIC ${CMAKE_SOURCE_DIR}/tests/support/com_test.c
-    ${CMAKE_SOURCE_DIR}/tests/support/server.c)
+    ${CMAKE_SOURCE_DIR}/tests/support/server.c ${CMAKE_SOURCE_DIR}/tests/support/callback.c)
 target_include_directories(test_support PUBLIC ${CMAKE_SOURCE_DIR}/tests/support ${GENERATED_DIR}
     ${CMAKE_SOURCE_DIR}/include)
 target_compile_definitions(test_support PUBLIC ${OPENBITS_DEFINITIONS})

@@ -24,6 +24,7 @@ struct engine_run
     UINT64 write_offset;                  /* where the next byte goes in the temporary file */
     UINT64 remaining;                     /* bytes still wanted from the stream, BG_LENGTH_TO_EOF */
     BYTE *buffer;
+    BOOL aborted;                         /* abort_run came during the chunk (atomic) */
 };
 
 void engine_init(struct engine *engine)
@@ -192,13 +193,17 @@ static void drop_run(struct engine_job *job, struct engine_cleanup *cleanup)
 
 /* Requires: service lock. Makes a read blocked in the run's stream return. The worker in the
  * chunk stores the stream without the lock (atomically); the stream is closed only after the
- * run is dropped under the lock, so it is alive here. A stream still being opened is not
- * reached: the chunk's commit drops it after its first read. */
+ * run is dropped under the lock, so it is alive here. A download's stream still being opened is
+ * not reached: the chunk's commit drops it after its first read. An upload packet's stream is:
+ * its worker looks at `aborted` once it has published the stream, before it waits for the answer
+ * (which a server may hold back), and either this sees the stream or that sees the flag. */
 static void abort_run(struct engine_run *run)
 {
     struct transport_stream *stream;
 
-    if (run && (stream = __atomic_load_n(&run->stream, __ATOMIC_ACQUIRE))) run->ops->abort(stream);
+    if (!run) return;
+    __atomic_store_n(&run->aborted, TRUE, __ATOMIC_SEQ_CST);
+    if ((stream = __atomic_load_n(&run->stream, __ATOMIC_SEQ_CST))) run->ops->abort(stream);
 }
 
 void engine_cleanup(struct engine *engine, struct engine_cleanup *cleanup)
@@ -945,8 +950,13 @@ static void transfer_packet(struct engine *engine, struct engine_chunk *chunk)
         goto out;
     }
     chunk->stream = stream;
-    /* Published for abort_run, which runs under the lock while this thread has none. */
-    if (run) __atomic_store_n(&run->stream, stream, __ATOMIC_RELEASE);
+    /* Published for abort_run, which runs under the lock while this thread has none; an abort
+     * that came before is carried out here. */
+    if (run)
+    {
+        __atomic_store_n(&run->stream, stream, __ATOMIC_SEQ_CST);
+        if (__atomic_load_n(&run->aborted, __ATOMIC_SEQ_CST)) transport->ops->abort(stream);
+    }
     if (chunk->length)
     {
         if (FAILED(hr = engine->storage->read(run->storage, chunk->first, body, chunk->length, &read)))
