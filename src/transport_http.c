@@ -811,7 +811,8 @@ static HRESULT read_response(struct http_stream *stream, const struct transport_
         response->ranged = first == req->offset;
         stream->body_left = last - first + 1;
     }
-    if (options->http_method && !_wcsicmp(options->http_method, L"HEAD")) stream->body_left = 0;
+    if (options->type == BG_JOB_TYPE_DOWNLOAD && options->http_method && !_wcsicmp(options->http_method, L"HEAD"))
+        stream->body_left = 0;
 
     size = sizeof(time);
     if (WinHttpQueryHeaders(stream->request, WINHTTP_QUERY_LAST_MODIFIED | WINHTTP_QUERY_FLAG_SYSTEMTIME,
@@ -1023,8 +1024,10 @@ static HRESULT http_open(void *context, const struct transport_request *req, str
         return set_error(error, BG_ERROR_CONTEXT_GENERAL_TRANSPORT, E_INVALIDARG);
     if (!req->length) return set_error(error, BG_ERROR_CONTEXT_REMOTE_FILE, BG_E_INVALID_RANGE);
 
-    if (FAILED(hr = http_stream_open(transport, req->url, req->kind, options->http_method ? options->http_method : L"GET",
-                                     options, &stream, error)))
+    /* An upload job's custom method is its packets' (transport_upload.c): its reply is a GET. */
+    if (FAILED(hr = http_stream_open(transport, req->url, req->kind,
+                                     options->type == BG_JOB_TYPE_DOWNLOAD && options->http_method
+                                     ? options->http_method : L"GET", options, &stream, error)))
     {
         WARN("%s: %#lx (context %u).\n", debugstr_w(req->url), hr, error->context);
         return hr;

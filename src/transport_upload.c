@@ -32,7 +32,10 @@ HRESULT http_post_open(void *context, const struct transport_packet *packet, str
     *out = NULL;
     *body = NULL;
     TRACE("%s %s, %lu bytes.\n", debugstr_w(packet->verb), debugstr_w(packet->url), packet->body_size);
-    if (FAILED(hr = http_stream_open(context, packet->url, packet->kind, packet->verb, options, &stream, error)))
+    /* A custom HTTP method (HttpOptions2) replaces BITS_POST (unconfirmed). */
+    if (FAILED(hr = http_stream_open(context, packet->url, packet->kind,
+                                     options->http_method ? options->http_method : packet->verb, options, &stream,
+                                     error)))
     {
         WARN("%s: %#lx (context %u).\n", debugstr_w(packet->url), hr, error->context);
         return hr;
