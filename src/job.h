@@ -25,6 +25,7 @@ struct job_credential
 };
 
 struct job_file;
+struct group;
 
 struct job
 {
@@ -38,6 +39,8 @@ struct job
 
     struct queue_entry entry;             /* id is immutable; link  [service lock] */
     FILETIME creation_time;               /* immutable */
+    struct group *group;                  /* a BITS 1.x group (group.c), NULL for a job of the
+                                           * manager; immutable */
 
     /* Everything below: [service lock] */
     struct engine_job xfer;               /* state, priority, files, timeouts, error, an
@@ -92,6 +95,11 @@ static inline struct job *impl_from_IBackgroundCopyJob5(IBackgroundCopyJob5 *ifa
  * job's IBackgroundCopyJob with one COM reference. */
 HRESULT job_create(struct service *service, const WCHAR *display_name, BG_JOB_TYPE type,
                    GUID *id, IBackgroundCopyJob **out);
+/* The same for a BITS 1.x group (a download job with the caller's GUID): `group` becomes the
+ * job's (freed with it, or here on failure). HRESULT_FROM_WIN32(ERROR_ALREADY_EXISTS) when a
+ * job with that GUID is queued. */
+HRESULT job_create_group(struct service *service, const GUID *id, struct group *group,
+                         IBackgroundCopyJob **out);
 
 /* Requires: service lock. Hands out a COM reference to a queued job. */
 IBackgroundCopyJob *job_from_entry_locked(struct queue_entry *entry);
@@ -110,8 +118,14 @@ void job_free(struct job *job);
  * against a concurrent SetNotifyInterface: a cookie is never revoked while it is being looked
  * up (Wine's GIT asserts when the two race). No lock held. */
 HRESULT job_notify_get(struct job *job, REFIID iid, void **out);
+/* The same for another GIT cookie field of the job ([service lock], revoked with
+ * job_notify_revoke). */
+HRESULT job_notify_get_cookie(struct job *job, const DWORD *cookie_field, REFIID iid, void **out);
 /* Revokes a cookie the job no longer uses, once no lookup is in progress. No lock held. */
 void job_notify_revoke(struct job *job, DWORD cookie);
+
+/* Suspend. With active_only (SuspendGroup), a job in ERROR or TRANSFERRED stays there. */
+HRESULT job_suspend(struct job *job, BOOL active_only);
 
 /* job_files.c: the job methods about files (IBackgroundCopyJob .. Job3). */
 HRESULT WINAPI job_AddFileSet(IBackgroundCopyJob5 *iface, ULONG count, BG_FILE_INFO *files);
@@ -128,6 +142,12 @@ HRESULT WINAPI job_ReplaceRemotePrefix(IBackgroundCopyJob5 *iface, LPCWSTR old_p
 HRESULT WINAPI job_SetReplyFileName(IBackgroundCopyJob5 *iface, LPCWSTR name);
 HRESULT WINAPI job_GetReplyData(IBackgroundCopyJob5 *iface, byte **buffer, UINT64 *length);
 HRESULT WINAPI job_GetReplyProgress(IBackgroundCopyJob5 *iface, BG_JOB_REPLY_PROGRESS *progress);
+/* Makes the transferred files of a download available under their local names, the job staying
+ * in its state (a BITS 1.x group has no Complete): a file whose rename fails stays in its
+ * temporary file; with fail_job, the job then goes to ERROR with that error (LOCAL_FILE).
+ * S_OK, the first rename's failure, or BG_E_INVALID_STATE for a job in a final state. No lock
+ * held. */
+HRESULT job_deliver_files(struct job *job, BOOL fail_job);
 /* Frees the file records and the error record (called by the job's destroy). */
 void job_files_free(struct job *job);
 /* Requires: service lock. Moves a job to a final state and out of the queue; the caller drops

@@ -339,12 +339,57 @@ HRESULT WINAPI job_Cancel(IBackgroundCopyJob5 *iface)
     return hr;
 }
 
-struct rename_plan
+/* One rename that makes a transferred file available under its local name. */
+struct rename_step
 {
     struct engine_file *file;
     WCHAR *from, *to;
     FILETIME time;                        /* the remote file's, or zero */
+    BOOL renamed;
 };
+
+static void free_renames(struct rename_step *steps, ULONG count)
+{
+    ULONG i;
+
+    for (i = 0; steps && i < count; ++i)
+    {
+        free(steps[i].from);
+        free(steps[i].to);
+    }
+    free(steps);
+}
+
+/* Requires: service lock. The renames for the files that are transferred, not yet available and
+ * in a temporary file, in the job's order (copies: they run without the lock). *partial: some
+ * file is not transferred. */
+static HRESULT plan_renames_locked(struct job *job, struct rename_step **steps, ULONG *count, BOOL *partial)
+{
+    ULONG i;
+
+    *count = 0;
+    *partial = FALSE;
+    if (!(*steps = calloc(max(job->xfer.file_count, 1), sizeof(**steps)))) return E_OUTOFMEMORY;
+    for (i = 0; i < job->xfer.file_count; ++i)
+    {
+        struct engine_file *file = job->xfer.files[i];
+        struct rename_step *step = &(*steps)[*count];
+
+        if (!file->transferred) *partial = TRUE;
+        if (!file->transferred || file->completed || !file->temp_name) continue;
+        step->file = file;
+        step->time = file->remote_time;
+        ++*count;
+        if (!(step->from = _wcsdup(file->temp_name)) || !(step->to = _wcsdup(file->local_name)))
+        {
+            free_renames(*steps, *count);
+            *steps = NULL;
+            *count = 0;
+            return E_OUTOFMEMORY;
+        }
+    }
+    return S_OK;
+}
 
 /* The downloaded file takes the server's time, as creation and modification time (§5.1). */
 static void set_file_time(const WCHAR *path, const FILETIME *time)
@@ -362,7 +407,7 @@ static void set_file_time(const WCHAR *path, const FILETIME *time)
 /* Requires: service lock; an upload-reply job in TRANSFERRED. What Complete does with the reply:
  * rename its temporary file to the reply file's name, or, when the server sent no reply, create
  * that file empty (BITS-SPEC.md §2.3: "empty if the server sent no reply"). */
-static HRESULT plan_reply_locked(struct job *job, struct rename_plan *reply)
+static HRESULT plan_reply_locked(struct job *job, struct rename_step *reply)
 {
     const struct engine_file *file = &job->xfer.reply;
 
@@ -380,7 +425,7 @@ static HRESULT plan_reply_locked(struct job *job, struct rename_plan *reply)
 
 /* No lock held; the job is `finishing`. Puts the reply in place and acknowledges the job; a
  * failure leaves it TRANSFERRED (as a download's failed rename does) and is returned. */
-static HRESULT complete_reply(struct job *job, struct rename_plan *reply)
+static HRESULT complete_reply(struct job *job, struct rename_step *reply)
 {
     HANDLE handle;
     HRESULT hr = S_OK;
@@ -422,14 +467,59 @@ static HRESULT complete_reply(struct job *job, struct rename_plan *reply)
     return hr;
 }
 
+/* No lock held; nobody writes the files (the caller set the job's finishing flag). Renames in
+ * order, up to the first failure or, with keep_going, all that can be: S_OK or the first
+ * failure, *failed its file. */
+static HRESULT run_renames(struct rename_step *steps, ULONG count, BOOL keep_going, struct engine_file **failed)
+{
+    HRESULT hr = S_OK, step_hr;
+    ULONG i;
+
+    *failed = NULL;
+    for (i = 0; i < count && (keep_going || SUCCEEDED(hr)); ++i)
+    {
+        /* Our temporary files are hidden; the user's file is not. */
+        SetFileAttributesW(steps[i].from, FILE_ATTRIBUTE_NORMAL);
+        if (!MoveFileExW(steps[i].from, steps[i].to, MOVEFILE_REPLACE_EXISTING | MOVEFILE_COPY_ALLOWED))
+        {
+            step_hr = hresult_from_last_error();
+            WARN("could not rename %s to %s: %#lx.\n", debugstr_w(steps[i].from), debugstr_w(steps[i].to), step_hr);
+            if (SUCCEEDED(hr))
+            {
+                hr = step_hr;
+                *failed = steps[i].file;
+            }
+            continue;
+        }
+        steps[i].renamed = TRUE;
+        set_file_time(steps[i].to, &steps[i].time);
+    }
+    return hr;
+}
+
+/* Requires: service lock. The renamed files are available; with in_place, so are the transferred
+ * files written in place (they need no rename). Ends the finishing started by the caller. */
+static void renames_done_locked(struct job *job, const struct rename_step *steps, ULONG count, BOOL in_place)
+{
+    ULONG i;
+
+    job->finishing = FALSE;
+    WakeAllConditionVariable(&job->service->idle);      /* callers waiting for the outcome */
+    for (i = 0; i < count; ++i)
+        if (steps[i].renamed) steps[i].file->completed = TRUE;
+    for (i = 0; in_place && i < job->xfer.file_count; ++i)
+        if (job->xfer.files[i]->transferred && !job->xfer.files[i]->temp_name) job->xfer.files[i]->completed = TRUE;
+}
+
 HRESULT WINAPI job_Complete(IBackgroundCopyJob5 *iface)
 {
     struct job *job = impl_from_IBackgroundCopyJob5(iface);
     struct engine_cleanup cleanup = { 0 };
-    struct rename_plan reply = { 0 };
-    struct rename_plan *plan = NULL;
+    struct rename_step reply = { 0 };
+    struct rename_step *steps = NULL;
+    struct engine_file *failed;
     WCHAR **names = NULL;
-    ULONG count = 0, deletes = 0, done = 0, i;
+    ULONG count = 0, deletes = 0;
     BOOL partial = FALSE;
     HRESULT hr, result = S_OK;
 
@@ -449,28 +539,13 @@ HRESULT WINAPI job_Complete(IBackgroundCopyJob5 *iface)
             engine_stop_locked(&job->service->engine, &job->xfer, &cleanup);
         }
     }
-    else if (!(plan = calloc(max(job->xfer.file_count, 1), sizeof(*plan))))
-        hr = E_OUTOFMEMORY;
-    else if (SUCCEEDED(hr = collect_temp_names_locked(job, FALSE, &names, &deletes)))
+    else if (SUCCEEDED(hr = plan_renames_locked(job, &steps, &count, &partial))
+             && SUCCEEDED(hr = collect_temp_names_locked(job, FALSE, &names, &deletes)))
     {
         /* Downloads: transferred files are renamed to their names outside the lock (the
          * finishing flag keeps everyone else out meanwhile); unfinished ones are dropped. */
-        for (i = 0; SUCCEEDED(hr) && i < job->xfer.file_count; ++i)
-        {
-            struct engine_file *file = job->xfer.files[i];
-            if (!file->transferred) partial = TRUE;
-            if (!file->transferred || file->completed || !file->temp_name) continue;
-            plan[count].file = file;
-            plan[count].time = file->remote_time;
-            if (!(plan[count].from = _wcsdup(file->temp_name)) || !(plan[count].to = _wcsdup(file->local_name)))
-                hr = E_OUTOFMEMORY;
-            ++count;
-        }
-        if (SUCCEEDED(hr))
-        {
-            job->finishing = TRUE;
-            engine_stop_locked(&job->service->engine, &job->xfer, &cleanup);
-        }
+        job->finishing = TRUE;
+        engine_stop_locked(&job->service->engine, &job->xfer, &cleanup);
     }
     service_unlock(job->service);
 
@@ -493,30 +568,12 @@ HRESULT WINAPI job_Complete(IBackgroundCopyJob5 *iface)
     engine_cleanup(&job->service->engine, &cleanup);
     service_wait_idle(job->service, job);
 
-    for (done = 0; done < count; ++done)
-    {
-        /* Our temporary files are hidden; the user's file is not. */
-        SetFileAttributesW(plan[done].from, FILE_ATTRIBUTE_NORMAL);
-        if (!MoveFileExW(plan[done].from, plan[done].to, MOVEFILE_REPLACE_EXISTING | MOVEFILE_COPY_ALLOWED))
-        {
-            hr = hresult_from_last_error();
-            WARN("could not rename %s to %s: %#lx.\n", debugstr_w(plan[done].from), debugstr_w(plan[done].to), hr);
-            break;
-        }
-        set_file_time(plan[done].to, &plan[done].time);
-    }
+    hr = run_renames(steps, count, FALSE, &failed);
 
     service_lock(job->service);
-    job->finishing = FALSE;
-    WakeAllConditionVariable(&job->service->idle);      /* callers waiting for the outcome */
-    for (i = 0; i < done; ++i) plan[i].file->completed = TRUE;
+    renames_done_locked(job, steps, count, SUCCEEDED(hr));
     if (SUCCEEDED(hr))
-    {
-        /* Files written in place need no rename. */
-        for (i = 0; i < job->xfer.file_count; ++i)
-            if (job->xfer.files[i]->transferred) job->xfer.files[i]->completed = TRUE;
         hr = job_finish_locked(job, BG_JOB_STATE_ACKNOWLEDGED);
-    }
     else
     {
         /* It stays where it was (renamed files stay available), and carries on if it was
@@ -541,12 +598,45 @@ HRESULT WINAPI job_Complete(IBackgroundCopyJob5 *iface)
 
 done:
     if (names) free_names(names, deletes);
-    for (i = 0; plan && i < count; ++i)
+    free_renames(steps, count);
+    return hr;
+}
+
+HRESULT job_deliver_files(struct job *job, BOOL fail_job)
+{
+    struct engine_cleanup cleanup = { 0 };
+    struct rename_step *steps = NULL;
+    struct engine_file *failed = NULL;
+    ULONG count = 0;
+    BOOL partial;
+    HRESULT hr;
+
+    service_lock(job->service);
+    /* After a Complete or delivery in progress; and after the worker that wrote the last bytes
+     * has closed its file (it is busy until then). */
+    while (SUCCEEDED(hr = job_check_modifiable_locked(job)) && (job->xfer.running || job->busy))
+        SleepConditionVariableSRW(&job->service->idle, &job->service->lock, INFINITE, 0);
+    if (SUCCEEDED(hr) && job->xfer.type != BG_JOB_TYPE_DOWNLOAD)
+        hr = E_NOTIMPL;                   /* never a group's */
+    if (SUCCEEDED(hr) && SUCCEEDED(hr = plan_renames_locked(job, &steps, &count, &partial)))
+        job->finishing = TRUE;
+    service_unlock(job->service);
+    if (FAILED(hr)) return hr;
+
+    hr = run_renames(steps, count, TRUE, &failed);
+
+    service_lock(job->service);
+    renames_done_locked(job, steps, count, TRUE);
+    if (FAILED(hr) && fail_job)
     {
-        free(plan[i].from);
-        free(plan[i].to);
+        struct transfer_error error = { BG_ERROR_CONTEXT_LOCAL_FILE, hr, NULL };
+        engine_fail_locked(&job->service->engine, &job->xfer, BG_JOB_STATE_ERROR, &error, failed, &cleanup);
     }
-    free(plan);
+    if (count) job_touch_locked(job);
+    service_unlock(job->service);
+    engine_cleanup(&job->service->engine, &cleanup);
+    if (FAILED(hr) && fail_job) service_wake(job->service, FALSE);    /* a worker tells of the error */
+    free_renames(steps, count);
     return hr;
 }
 

@@ -151,6 +151,8 @@ add_dependencies(unit_job_internals openbits_messages)
 # test_quota writes Group Policy values under HKLM in the prefix: not while the registration
 # test compares registry snapshots.
 set_tests_properties(wine.test_quota PROPERTIES RESOURCE_LOCK wine_registry)
+# test_test_control switches the test double on and off under HKLM in the prefix.
+set_tests_properties(wine.test_test_control PROPERTIES RESOURCE_LOCK wine_registry)
 
 # The transports (src/transport_http.c, src/transport_file.c) on real files, against the loopback
 # HTTP server (tests/servers/http_server.py) and sockets of the test's own: the sources are
@@ -192,3 +194,10 @@ if(OPENSSL_PROGRAM)
     target_compile_definitions(unit_transport PRIVATE OPENBITS_TLS_CERT="${TLS_DIR}/cert.pem"
         OPENBITS_TLS_KEY="${TLS_DIR}/key.pem" OPENBITS_TLS_PFX="${TLS_DIR}/cert.pfx")
 endif()
+
+# include/openbits.h (published) against the header widl generates from idl/openbits_control.idl.
+openbits_wine_test(test_openbits_h SOURCES
+    ${CMAKE_SOURCE_DIR}/tests/abi/test_openbits_h.c
+    ${CMAKE_SOURCE_DIR}/tests/abi/openbits_h_generated.c
+    ${CMAKE_SOURCE_DIR}/tests/abi/openbits_h_published.c)
+target_include_directories(test_openbits_h PRIVATE ${CMAKE_SOURCE_DIR}/tests/abi)

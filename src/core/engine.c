@@ -12,6 +12,9 @@
 #define DEFAULT_CHUNK_SIZE  (256 * 1024)
 #define DEFAULT_FAREWELL_TIMEOUT_MS 10000
 #define FAREWELL_MAX_MS (24ull * 3600 * 1000)      /* Cancel-Session: retried for up to 24 h */
+/* How long a background job keeps its slot while another of its priority waits for one (BITS
+ * gives no figure: unconfirmed, docs/conformance.md). */
+#define TIME_SLICE_MS       10000
 
 /* The open transfer of one file of a running job: kept by the job between chunks. */
 struct engine_run
@@ -466,6 +469,42 @@ static DWORD tick_locked(struct engine *engine, UINT64 now)
     return wait > INFINITE - 1 ? INFINITE : (DWORD)wait;
 }
 
+/* The time a running job reaches its MaximumDownloadTime, or ~0. */
+static UINT64 max_download_due(const struct engine_job *job, UINT64 now)
+{
+    UINT64 used, limit;
+
+    if (!job->run || job->max_download_time == INFINITE) return ~(UINT64)0;
+    used = job->download_ms + (job->running ? now - job->step_at : 0);
+    limit = (UINT64)job->max_download_time * 1000;
+    return used >= limit ? now : now + (limit - used);
+}
+
+static struct engine_job *pick_job(struct engine *engine);
+
+UINT64 engine_next_due_locked(struct engine *engine, UINT64 now)
+{
+    UINT64 next = ~(UINT64)0, due;
+    struct engine_job *job;
+
+    for (job = engine->active; job; job = job->next)
+    {
+        if (job->state == BG_JOB_STATE_TRANSIENT_ERROR)
+            due = min(job->retry_at, job->progress_at + (UINT64)job->no_progress_timeout * 1000);
+        else
+            due = max_download_due(job, now);
+        if (due < next) next = due;
+    }
+    return next;
+}
+
+BOOL engine_has_work_locked(struct engine *engine, UINT64 now)
+{
+    /* Due now: a retry, a timeout, or a running job past its limit that tick has to abort. */
+    if (engine_next_due_locked(engine, now) <= now) return TRUE;
+    return pick_job(engine) != NULL;
+}
+
 /* An on-demand file (File6): the client's requested ranges drive the transfer, and the bytes go
  * to their own offsets in the temporary file. With nothing requested it is an ordinary file
  * (unconfirmed: the whole file, as without the mode). */
@@ -786,6 +825,7 @@ HRESULT engine_begin_chunk_locked(struct engine *engine, struct engine_chunk *ch
         }
         run->remaining = length;
         job->run = run;
+        job->slice_at = now;
 
         chunk->open = TRUE;
         chunk->url = str_dup(file->remote_name);
@@ -1299,6 +1339,38 @@ static void commit_packet(struct engine *engine, struct engine_chunk *chunk, str
     list_rotate(engine, job);
 }
 
+/* Requires: service lock. Whether a background job that would carry on should give its slot up
+ * now (BITS-SPEC.md §3.2: TRANSFERRING → QUEUED when the time slice is over; background jobs
+ * round robin per priority): every slot is taken and a background job waits for one, of a higher
+ * priority (at once) or of the same one (once this job's slice is over). The lowest priority
+ * with a slot yields first. Only a job that continues from where it is later: not one whose
+ * server ignores ranges, nor dynamic content, nor on-demand ranges. */
+static BOOL must_yield(struct engine *engine, const struct engine_job *job, UINT64 now)
+{
+    const struct engine_file *file = job->run->file;
+    const struct engine_job *other;
+    BOOL higher = FALSE, same = FALSE;
+    ULONG open = 0;
+
+    if (job->priority == BG_JOB_PRIORITY_FOREGROUND || job->state != BG_JOB_STATE_TRANSFERRING
+            || job->dynamic_content || file->no_range_support || is_sparse(job, file))
+        return FALSE;
+    for (other = engine->active; other; other = other->next)
+    {
+        if (other->run)
+        {
+            ++open;
+            if (other->priority > job->priority) return FALSE;
+        }
+        else if (other->state != BG_JOB_STATE_TRANSIENT_ERROR && other->priority != BG_JOB_PRIORITY_FOREGROUND)
+        {
+            if (other->priority < job->priority) higher = TRUE;
+            else if (other->priority == job->priority) same = TRUE;
+        }
+    }
+    return open >= engine->max_running && (higher || (same && now - job->slice_at >= TIME_SLICE_MS));
+}
+
 void engine_commit_chunk_locked(struct engine *engine, struct engine_chunk *chunk, struct engine_cleanup *cleanup)
 {
     struct engine_job *job = chunk->job;
@@ -1452,6 +1524,13 @@ void engine_commit_chunk_locked(struct engine *engine, struct engine_chunk *chun
         if (!next_file(job)) job_transferred(engine, job);
         else list_rotate(engine, job);
         return;
+    }
+    if (must_yield(engine, job, now))
+    {
+        drop_run(job, cleanup);
+        job_state_transition(&job->state, BG_JOB_STATE_QUEUED);
+        touch(engine, job);
+        event(engine, job, ENGINE_EVENT_JOB_MODIFICATION, NULL);
     }
     list_rotate(engine, job);
 }

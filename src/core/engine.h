@@ -122,6 +122,7 @@ struct engine_job
     UINT64 progress_at;                   /* the last progress (ms), for the no-progress timeout */
     UINT64 download_ms;                   /* time in CONNECTING/TRANSFERRING since Resume */
     UINT64 step_at;                       /* when the running step began (ms) */
+    UINT64 slice_at;                      /* when the open transfer began (ms): its time slice */
 };
 
 /* --- seams ------------------------------------------------------------------------------- */
@@ -321,6 +322,14 @@ void engine_transfer_chunk(struct engine *engine, struct engine_chunk *chunk);
 void engine_commit_chunk_locked(struct engine *engine, struct engine_chunk *chunk, struct engine_cleanup *cleanup);
 /* No lock: closes and frees what a commit or a stop left behind. */
 void engine_cleanup(struct engine *engine, struct engine_cleanup *cleanup);
+
+/* Requires: service lock. For the test double's waits (src/test_double.c): TRUE when
+ * engine_begin_chunk_locked would find something to do at `now` (a job to give a turn, a retry
+ * or timeout that fell due, a running job past its MaximumDownloadTime). */
+BOOL engine_has_work_locked(struct engine *engine, UINT64 now);
+/* Requires: service lock. When the next retry delay, no-progress timeout or MaximumDownloadTime
+ * falls due (ms, on the engine's clock), or ~0 when none will without a call from outside. */
+UINT64 engine_next_due_locked(struct engine *engine, UINT64 now);
 
 /* The error classification of BITS-SPEC.md §6.3: TRUE for errors BITS retries. */
 BOOL engine_error_is_transient(HRESULT code);
