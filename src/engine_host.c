@@ -92,7 +92,58 @@ static void storage_close(void *file)
     CloseHandle(file);
 }
 
-static const struct storage_ops storage_ops = { storage_open, storage_write, storage_truncate, storage_close };
+/* An upload's local file: others may go on reading and writing it (a change fails the upload,
+ * see storage_query). */
+static HRESULT storage_open_read(void *context, const WCHAR *path, void **file)
+{
+    HANDLE handle = CreateFileW(path, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+                                OPEN_EXISTING, FILE_FLAG_SEQUENTIAL_SCAN, NULL);
+
+    *file = NULL;
+    if (handle == INVALID_HANDLE_VALUE) return hresult_from_last_error();
+    *file = handle;
+    return S_OK;
+}
+
+static HRESULT storage_query(void *file, UINT64 *size, FILETIME *time)
+{
+    LARGE_INTEGER length;
+
+    if (!GetFileSizeEx(file, &length) || !GetFileTime(file, NULL, NULL, time)) return hresult_from_last_error();
+    *size = length.QuadPart;
+    return S_OK;
+}
+
+static HRESULT storage_read(void *file, UINT64 offset, void *data, DWORD size, DWORD *read)
+{
+    OVERLAPPED position = { 0 };
+    DWORD got;
+
+    /* The offset in the call: one system call per read, no file pointer to move first. */
+    *read = 0;
+    while (size)
+    {
+        position.Offset = (DWORD)offset;
+        position.OffsetHigh = (DWORD)(offset >> 32);
+        if (!ReadFile(file, data, size, &got, &position))
+        {
+            if (GetLastError() == ERROR_HANDLE_EOF) break;
+            return hresult_from_last_error();
+        }
+        if (!got) break;
+        data = (BYTE *)data + got;
+        size -= got;
+        offset += got;
+        *read += got;
+    }
+    return S_OK;
+}
+
+static const struct storage_ops storage_ops =
+{
+    storage_open, storage_write, storage_truncate, storage_close,
+    storage_open_read, storage_query, storage_read,
+};
 
 /* --- the host: events, options, names --------------------------------------------------------- */
 
@@ -354,7 +405,7 @@ static DWORD WINAPI worker_main(void *arg)
     CoInitializeEx(NULL, COINIT_MULTITHREADED);
 
     service_lock(service);
-    while (!service->stopping)
+    for (;;)
     {
         struct engine_cleanup cleanup;
         struct engine_chunk chunk;
@@ -363,7 +414,22 @@ static DWORD WINAPI worker_main(void *arg)
         DWORD wait;
         HRESULT hr;
 
+        /* Stopping, the engine hands out only the Close/Cancel-Session packets never sent, once
+         * each (src/core/engine.h, struct engine_farewell); then the workers leave. */
+        service->engine.stopping = service->stopping;
         hr = engine_begin_chunk_locked(&service->engine, &chunk, &wait);
+        if (hr != S_OK && service->stopping) break;
+        if (hr == S_OK && chunk.farewell)
+        {
+            service_unlock(service);
+            engine_transfer_chunk(&service->engine, &chunk);
+            service_lock(service);
+            engine_commit_chunk_locked(&service->engine, &chunk, &cleanup);
+            service_unlock(service);
+            engine_cleanup(&service->engine, &cleanup);
+            service_lock(service);
+            continue;
+        }
         if (hr != S_OK)
         {
             queue_due_locked(service, &wait);
@@ -442,6 +508,8 @@ void engine_host_destroy(struct service *service)
 {
     struct engine *engine = &service->engine;
 
+    /* Farewells still waiting for a retry go with the service (their options hold jobs). */
+    engine_destroy(engine);
     if (engine->transports[REMOTE_HTTP].ops) http_transport_destroy(&engine->transports[REMOTE_HTTP]);
     if (engine->transports[REMOTE_LOCAL_PATH].ops) file_transport_destroy(&engine->transports[REMOTE_LOCAL_PATH]);
     /* No event is left: each holds its job, and each job holds the service. */

@@ -80,7 +80,6 @@ static void job_destroy(struct job *job)
     free(job->proxy_list);
     free(job->proxy_bypass);
     free(job->owner);
-    free(job->reply_file_name);
     for (target = 0; target < JOB_AUTH_TARGETS; ++target)
         for (scheme = 0; scheme < JOB_AUTH_SCHEMES; ++scheme)
             credential_clear(&job->credentials[target][scheme]);
@@ -703,7 +702,7 @@ static HRESULT WINAPI job_GetReplyFileName(IBackgroundCopyJob5 *iface, LPWSTR *f
     if (job->xfer.type != BG_JOB_TYPE_UPLOAD_REPLY) return E_NOTIMPL;
     if (!filename) return E_INVALIDARG;
     /* Not set and not yet generated (at the first Resume): NULL, S_OK. */
-    hr = job_get_string(job, &job->reply_file_name, NULL, filename);
+    hr = job_get_string(job, &job->xfer.reply.local_name, NULL, filename);
     return hr == S_FALSE ? S_OK : hr;
 }
 
@@ -1072,7 +1071,7 @@ static HRESULT create_job(struct service *service, const WCHAR *display_name, BG
     job->IBitsTokenOptions_iface.lpVtbl = &job_token_options_vtbl;
     job->holds = 1;                              /* ours until the queue takes it below */
     job->xfer.owner = job;
-    job->xfer.type = type;
+    engine_job_init(&job->xfer, type);
     job->xfer.state = BG_JOB_STATE_SUSPENDED;
     GetSystemTimeAsFileTime(&job->creation_time);
     job->xfer.modification_time = job->creation_time;
@@ -1087,7 +1086,6 @@ static HRESULT create_job(struct service *service, const WCHAR *display_name, BG
     job->cost_flags = BITS_JOB_TRANSFER_POLICY_STANDARD;
     job->xfer.max_download_size = ~(UINT64)0;          /* no limit */
     job->min_notification_interval = 500;
-    job->reply_bytes_total = BG_SIZE_UNKNOWN;
 
     if (FAILED(hr = job_copy_string(display_name, &job->display_name))) goto fail;
     if (FAILED(hr = owner_get_caller(&owner))) goto fail;

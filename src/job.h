@@ -27,8 +27,6 @@ struct job_credential
 struct job_file;
 struct group;
 
-#define MAX_REPLY_DATA (1024 * 1024)      /* GetReplyData's in-memory limit, BITS-SPEC.md §4 */
-
 struct job
 {
     IBackgroundCopyJob5 IBackgroundCopyJob5_iface;
@@ -45,8 +43,9 @@ struct job
                                            * manager; immutable */
 
     /* Everything below: [service lock] */
-    struct engine_job xfer;               /* state, priority, files, timeouts, error: the
-                                           * engine's part (src/core/engine.h) */
+    struct engine_job xfer;               /* state, priority, files, timeouts, error, an
+                                           * upload's session and reply: the engine's part
+                                           * (src/core/engine.h) */
     WCHAR *display_name, *description;
     ULONG notify_flags;
     DWORD notify_cookie;                  /* GIT cookie of the notify interface, 0 = none */
@@ -57,19 +56,12 @@ struct job
     ULONG owner_integrity;
     BOOL owner_elevated;
     struct job_credential credentials[JOB_AUTH_TARGETS][JOB_AUTH_SCHEMES];
-    WCHAR *reply_file_name;
     DWORD acl_flags, peer_flags;
     BOOL finishing;                       /* Complete is renaming files outside the lock */
     ULONGLONG modification_notified;      /* tick of the last JobModification delivered */
     ULONG busy;                           /* workers in a chunk of the job, until its cleanup */
     ULONG events_pending;                 /* queued or being delivered */
     ULONG notify_users;                   /* threads inside a GIT lookup of the job's cookies */
-
-    /* Upload-reply jobs: the reply (engine) */
-    UINT64 reply_bytes_total;             /* BG_SIZE_UNKNOWN until the reply starts */
-    UINT64 reply_bytes_transferred;
-    BYTE *reply_data;                     /* the reply in memory, at most MAX_REPLY_DATA bytes */
-    UINT64 reply_size;                    /* the reply's full size (may exceed MAX_REPLY_DATA) */
 
     /* IBackgroundCopyJob5 properties */
     DWORD cost_flags;

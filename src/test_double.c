@@ -475,7 +475,88 @@ static void front_close(struct transport_stream *iface)
     free(stream);
 }
 
-static const struct transport_ops front_ops = { front_open, front_read, front_abort, front_close };
+/* Upload packets (BITS-SPEC.md §9): journaled like requests (the verb, the URL, the packet's
+ * headers, the body's size as the length) and carried by the real transport. Rules do not
+ * answer them yet: a packet whose URL a rule matches, or any packet while unmatched requests
+ * fail, fails as an unmatched request does. */
+static HRESULT front_post_open(void *context, const struct transport_packet *packet, struct transport_stream **out,
+                               void **body, struct transfer_error *error)
+{
+    struct front *front = context;
+    struct test_double *td = front->double_;
+    struct service *service = td->service;
+    const struct transfer_options *options = packet->options;
+    struct script_request *entry;
+    struct double_stream *stream;
+    struct script_rule *rule;
+    WCHAR *headers = NULL;
+    BOOL fail;
+    HRESULT hr;
+
+    *out = NULL;
+    *body = NULL;
+    error->protocol = L"http";
+    if (!front->real.ops->post_open || !(stream = calloc(1, sizeof(*stream))))
+    {
+        error->context = BG_ERROR_CONTEXT_GENERAL_TRANSPORT;
+        error->code = front->real.ops->post_open ? E_OUTOFMEMORY : E_INVALIDARG;
+        return error->code;
+    }
+    stream->double_ = td;
+    if (packet->headers) headers = _wcsdup(packet->headers);
+
+    service_lock(service);
+    if (FAILED(script_journal_add(&td->script.journal, options && options->http_method ? options->http_method : packet->verb,
+                                  packet->url, headers, 0, packet->body_size, &stream->seq)))
+        ERR("no memory to journal a packet for %s.\n", debugstr_w(packet->url));
+    if ((rule = script_match(&td->script, packet->url))) script_rule_release(rule);
+    fail = rule || td->script.fail_unmatched;
+    service_unlock(service);
+
+    if (fail)
+    {
+        hr = error->code = td->script.unmatched_error;
+        error->context = script_error_context(hr);
+    }
+    else
+    {
+        stream->real_ops = front->real.ops;
+        hr = front->real.ops->post_open(front->real.context, packet, &stream->real, body, error);
+    }
+
+    service_lock(service);
+    if ((entry = script_journal_get(&td->script.journal, stream->seq))) entry->result = hr;
+    test_double_changed_locked(service);
+    service_unlock(service);
+    if (FAILED(hr))
+    {
+        free(stream);
+        return hr;
+    }
+    *out = (struct transport_stream *)stream;
+    return S_OK;
+}
+
+static HRESULT front_post_send(struct transport_stream *iface, struct transport_reply *reply,
+                               struct transfer_error *error)
+{
+    struct double_stream *stream = (struct double_stream *)iface;
+    struct service *service = stream->double_->service;
+    struct script_request *entry;
+    HRESULT hr = stream->real_ops->post_send(stream->real, reply, error);
+
+    service_lock(service);
+    if ((entry = script_journal_get(&stream->double_->script.journal, stream->seq)) && FAILED(hr) && hr != E_ABORT)
+        entry->result = hr;
+    test_double_changed_locked(service);
+    service_unlock(service);
+    return hr;
+}
+
+static const struct transport_ops front_ops =
+{
+    front_open, front_read, front_abort, front_close, front_post_open, front_post_send,
+};
 
 /* --- rules ----------------------------------------------------------------------------------------- */
 

@@ -33,11 +33,10 @@
 #include <wchar.h>
 
 #include "certificate.h"
-#include "transport.h"
+#include "transport_http.h"
 
 #include <shlwapi.h>
 #include <wincrypt.h>
-#include <winhttp.h>
 
 #define USER_AGENT        L"Microsoft BITS/7.8"
 #define READ_BUFFER_SIZE  (256 * 1024)   /* the most one read() returns */
@@ -53,61 +52,6 @@
 #ifndef HTTP_STATUS_RANGE_NOT_SATISFIABLE
 #define HTTP_STATUS_RANGE_NOT_SATISFIABLE  416
 #endif
-
-/* What a pooled connection may be shared by: the proxy configuration and the client
- * certificate. Wine 8 ignores WINHTTP_OPTION_PROXY on a request (and on a session), so the proxy
- * is chosen at WinHttpOpen; and a connection that presented one job's certificate must not carry
- * another job's requests. */
-struct session_key
-{
-    DWORD access;               /* WINHTTP_ACCESS_TYPE_* */
-    WCHAR *proxy, *bypass;      /* NAMED_PROXY only, else NULL */
-    WCHAR *identity;            /* the client certificate, as where to find it; NULL: none */
-};
-
-/* A transport keeps one session per key its jobs have used, so connections stay alive between
- * requests that may share them. */
-struct http_session
-{
-    struct http_session *next;
-    struct session_key key;
-    HINTERNET handle;           /* asynchronous, with status_callback */
-};
-
-struct http_transport
-{
-    LONG refcount;              /* the owner's (create..destroy) + one per live stream */
-    SRWLOCK lock;               /* leaf lock: guards `sessions` only */
-    struct http_session *sessions;        /* never removed before the transport goes [lock] */
-};
-
-struct http_stream
-{
-    LONG refcount;              /* the owner's (open..close) + the request handle's */
-    struct http_transport *transport;     /* counted reference */
-    HINTERNET connection, request;
-    LONG request_users;         /* close() and a read running on a pool thread: the last one out
-                                 * closes `request`, which a pending call must not outlive */
-    SRWLOCK lock;               /* leaf lock: guards the three flags */
-    CONDITION_VARIABLE changed; /* one of the flags was set */
-    BOOL done;                  /* the operation in flight completed [lock] */
-    BOOL aborted;               /* abort() was called [lock] */
-    BOOL closed;                /* WinHTTP's HANDLE_CLOSING for the request came [lock] */
-    /* Written by the status callback before it sets `done`; read after the wait. */
-    DWORD result_error;         /* 0, or the WinHTTP error of the operation */
-    DWORD result_bytes;         /* what READ_COMPLETE read, or DATA_AVAILABLE has */
-    DWORD secure_failure;       /* WINHTTP_CALLBACK_STATUS_FLAG_* of the last SECURE_FAILURE */
-    WCHAR *url;                 /* the URL asked for, then where redirects led; malloc'd */
-    BOOL redirected;            /* WinHTTP followed a redirect */
-    BOOL url_lost;              /* out of memory while following one */
-    /* Only the thread calling open() and read() uses these. */
-    BYTE *buffer;               /* WinHTTP reads here: it outlives an abandoned read */
-    DWORD read_size;            /* what the next read asks for, READ_MIN_SIZE..READ_BUFFER_SIZE */
-    DWORD read_want;            /* what the read on the pool thread asks for */
-    BOOL end_of_body;           /* WinHTTP said the body ended */
-    UINT64 body_left;           /* bytes the body still owes; BG_SIZE_UNKNOWN when not said */
-    CERT_CONTEXT *validated;    /* the server certificate the client's callback accepted */
-};
 
 static const struct transfer_options no_options;
 
@@ -132,6 +76,16 @@ static HRESULT winhttp_error(struct transfer_error *error, DWORD win32)
 static HRESULT last_winhttp_error(struct transfer_error *error)
 {
     return winhttp_error(error, GetLastError());
+}
+
+HRESULT http_set_error(struct transfer_error *error, BG_ERROR_CONTEXT context, HRESULT code)
+{
+    return set_error(error, context, code);
+}
+
+HRESULT http_winhttp_error(struct transfer_error *error, DWORD win32)
+{
+    return winhttp_error(error, win32);
 }
 
 /* --- the stream's flags ------------------------------------------------------------------------- */
@@ -207,6 +161,7 @@ static void stream_release(struct http_stream *stream)
     if (InterlockedDecrement(&stream->refcount)) return;
     if (stream->validated) CertFreeCertificateContext(stream->validated);
     free(stream->buffer);
+    free(stream->body);
     free(stream->url);
     transport_release(stream->transport);
     free(stream);
@@ -581,19 +536,14 @@ static HRESULT set_security(HINTERNET request, const struct transfer_options *op
     return ok ? S_OK : last_winhttp_error(error);
 }
 
-/* Custom headers, then the range and its validator. The date is the one the earlier part of the
- * file had: If-Range makes a server whose file changed send all of it (200, not ranged), which
- * tells the engine to start over. */
-static HRESULT add_headers(HINTERNET request, const struct transport_request *req,
-                           const struct transfer_options *options, struct transfer_error *error)
+/* The range and its validator (after the custom headers, which http_stream_open adds). The date
+ * is the one the earlier part of the file had: If-Range makes a server whose file changed send
+ * all of it (200, not ranged), which tells the engine to start over. */
+static HRESULT add_headers(HINTERNET request, const struct transport_request *req, struct transfer_error *error)
 {
     WCHAR header[128], date[WINHTTP_TIME_FORMAT_BUFSIZE / sizeof(WCHAR) + 1];
     BOOL to_eof = req->length == BG_LENGTH_TO_EOF || req->length > ~(UINT64)0 - req->offset;
     SYSTEMTIME time;
-
-    if (options->custom_headers && options->custom_headers[0]
-            && !WinHttpAddRequestHeaders(request, options->custom_headers, (DWORD)-1L, WINHTTP_ADDREQ_FLAG_ADD))
-        return last_winhttp_error(error);
 
     if (!req->offset && to_eof) return S_OK;
     if (to_eof)
@@ -861,7 +811,8 @@ static HRESULT read_response(struct http_stream *stream, const struct transport_
         response->ranged = first == req->offset;
         stream->body_left = last - first + 1;
     }
-    if (options->http_method && !_wcsicmp(options->http_method, L"HEAD")) stream->body_left = 0;
+    if (options->type == BG_JOB_TYPE_DOWNLOAD && options->http_method && !_wcsicmp(options->http_method, L"HEAD"))
+        stream->body_left = 0;
 
     size = sizeof(time);
     if (WinHttpQueryHeaders(stream->request, WINHTTP_QUERY_LAST_MODIFIED | WINHTTP_QUERY_FLAG_SYSTEMTIME,
@@ -885,14 +836,14 @@ static HRESULT read_response(struct http_stream *stream, const struct transport_
  * redirects off, ALLOW_HTTPS_TO_HTTP lets WinHTTP follow https -> http ones too (by default it
  * refuses them and hands us the redirect status). */
 static HRESULT create_request(struct http_stream *stream, HINTERNET session, const WCHAR *host,
-                              const URL_COMPONENTS *url, const struct transfer_options *options, BOOL secure,
-                              struct transfer_error *error)
+                              const URL_COMPONENTS *url, const WCHAR *verb, const struct transfer_options *options,
+                              BOOL secure, struct transfer_error *error)
 {
     DWORD_PTR context = (DWORD_PTR)stream;
     DWORD policy;
 
     if (!(stream->connection = WinHttpConnect(session, host, url->nPort, 0))) return last_winhttp_error(error);
-    if (!(stream->request = WinHttpOpenRequest(stream->connection, options->http_method ? options->http_method : L"GET",
+    if (!(stream->request = WinHttpOpenRequest(stream->connection, verb,
                                                url->lpszUrlPath, NULL, WINHTTP_NO_REFERER,
                                                WINHTTP_DEFAULT_ACCEPT_TYPES, secure ? WINHTTP_FLAG_SECURE : 0)))
         return last_winhttp_error(error);
@@ -918,14 +869,15 @@ static HRESULT create_request(struct http_stream *stream, HINTERNET session, con
     return S_OK;
 }
 
-/* One round trip: the request out, the response headers in. S_OK with *win32 0 or WinHTTP's
- * error; a failure only when the wait itself failed. */
-static HRESULT round_trip(struct http_stream *stream, DWORD *win32)
+/* One round trip: the request (and its body, which must outlive the operation) out, the
+ * response headers in. S_OK with *win32 0 or WinHTTP's error; a failure only when the wait
+ * itself failed. */
+static HRESULT round_trip(struct http_stream *stream, const void *body, DWORD body_size, DWORD *win32)
 {
     HRESULT hr;
 
     begin_operation(stream);
-    if (!WinHttpSendRequest(stream->request, WINHTTP_NO_ADDITIONAL_HEADERS, 0, WINHTTP_NO_REQUEST_DATA, 0, 0,
+    if (!WinHttpSendRequest(stream->request, WINHTTP_NO_ADDITIONAL_HEADERS, 0, (void *)body, body_size, body_size,
                             (DWORD_PTR)stream))
         goto out_error;
     if (FAILED(hr = wait_operation(stream))) return hr;
@@ -942,20 +894,17 @@ out_error:
     return S_OK;
 }
 
-/* Sends the request and receives the response headers, answering authentication challenges
- * (at most MAX_AUTH_ROUNDS times) and checking the server's certificate: S_OK and the final
- * status. A server asking for a client certificate the job has none of gets the request again
- * without one. */
-static HRESULT exchange(struct http_stream *stream, const struct transfer_options *options, BOOL secure,
-                        DWORD *status, struct transfer_error *error)
+HRESULT http_stream_exchange(struct http_stream *stream, const struct transfer_options *options,
+                             const void *body, DWORD body_size, DWORD *status, struct transfer_error *error)
 {
     DWORD tried[2] = {0}, size, win32, rounds = 0;
-    BOOL without_certificate = FALSE;
+    BOOL without_certificate = FALSE, secure = stream->secure;
     HRESULT hr;
 
     for (;;)
     {
-        if (FAILED(hr = round_trip(stream, &win32))) return set_error(error, BG_ERROR_CONTEXT_GENERAL_TRANSPORT, hr);
+        if (FAILED(hr = round_trip(stream, body, body_size, &win32)))
+            return set_error(error, BG_ERROR_CONTEXT_GENERAL_TRANSPORT, hr);
         if (win32 == ERROR_WINHTTP_CLIENT_AUTH_CERT_NEEDED && !options->has_certificate && !without_certificate)
         {
             without_certificate = TRUE;
@@ -978,38 +927,27 @@ static HRESULT exchange(struct http_stream *stream, const struct transfer_option
     }
 }
 
-static HRESULT http_open(void *context, const struct transport_request *req, struct transport_stream **out,
-                         struct transport_response *response, struct transfer_error *error)
+HRESULT http_stream_open(struct http_transport *transport, const WCHAR *url_text, enum remote_kind kind,
+                         const WCHAR *verb, const struct transfer_options *options, struct http_stream **out,
+                         struct transfer_error *error)
 {
-    const struct transfer_options *options = req->options ? req->options : &no_options;
-    struct http_transport *transport = context;
     struct session_key key;
     HINTERNET session;
     URL_COMPONENTS url;
     struct http_stream *stream;
     WCHAR *host = NULL;
-    DWORD status = 0;
-    BOOL secure;
     HRESULT hr;
 
     *out = NULL;
-    memset(response, 0, sizeof(*response));
-    TRACE("%s, kind %u, offset %llu, length %#llx.\n", debugstr_w(req->url), req->kind,
-          (unsigned long long)req->offset, (unsigned long long)req->length);
-
-    if (req->kind != REMOTE_HTTP && req->kind != REMOTE_HTTPS)
-        return set_error(error, BG_ERROR_CONTEXT_GENERAL_TRANSPORT, E_INVALIDARG);
-    if (!req->length) return set_error(error, BG_ERROR_CONTEXT_REMOTE_FILE, BG_E_INVALID_RANGE);
-
+    if (kind != REMOTE_HTTP && kind != REMOTE_HTTPS) return set_error(error, BG_ERROR_CONTEXT_GENERAL_TRANSPORT, E_INVALIDARG);
     memset(&url, 0, sizeof(url));
     url.dwStructSize = sizeof(url);
     url.dwHostNameLength = url.dwUrlPathLength = url.dwExtraInfoLength = (DWORD)-1;
-    if (!WinHttpCrackUrl(req->url, 0, 0, &url)) return last_winhttp_error(error);
+    if (!WinHttpCrackUrl(url_text, 0, 0, &url)) return last_winhttp_error(error);
     if (!(host = malloc((url.dwHostNameLength + 1) * sizeof(WCHAR))))
         return set_error(error, BG_ERROR_CONTEXT_GENERAL_TRANSPORT, E_OUTOFMEMORY);
     memcpy(host, url.lpszHostName, url.dwHostNameLength * sizeof(WCHAR));
     host[url.dwHostNameLength] = 0;
-    secure = url.nScheme == INTERNET_SCHEME_HTTPS;
 
     if (!(stream = calloc(1, sizeof(*stream))))
     {
@@ -1021,15 +959,16 @@ static HRESULT http_open(void *context, const struct transport_request *req, str
     InitializeSRWLock(&stream->lock);
     InitializeConditionVariable(&stream->changed);
     stream->read_size = READ_MIN_SIZE;
+    stream->secure = url.nScheme == INTERNET_SCHEME_HTTPS;
     InterlockedIncrement(&transport->refcount);
     stream->transport = transport;
-    if (!(stream->url = _wcsdup(req->url)))
+    if (!(stream->url = _wcsdup(url_text)))
     {
         hr = set_error(error, BG_ERROR_CONTEXT_GENERAL_TRANSPORT, E_OUTOFMEMORY);
         goto fail;
     }
 
-    if (FAILED(hr = make_session_key(options, req->url, secure, &key)))
+    if (FAILED(hr = make_session_key(options, url_text, stream->secure, &key)))
     {
         session_key_free(&key);
         set_error(error, BG_ERROR_CONTEXT_GENERAL_TRANSPORT, hr);
@@ -1039,14 +978,65 @@ static HRESULT http_open(void *context, const struct transport_request *req, str
     session_key_free(&key);
     if (FAILED(hr)) goto fail;
 
-    if (FAILED(hr = create_request(stream, session, host, &url, options, secure, error))) goto fail;
-    if (secure && FAILED(hr = set_security(stream->request, options, error))) goto fail;
-    if (FAILED(hr = add_headers(stream->request, req, options, error))) goto fail;
-    if (FAILED(hr = exchange(stream, options, secure, &status, error))) goto fail;
+    if (FAILED(hr = create_request(stream, session, host, &url, verb, options, stream->secure, error))) goto fail;
+    if (stream->secure && FAILED(hr = set_security(stream->request, options, error))) goto fail;
+    if (options->custom_headers && options->custom_headers[0]
+            && !WinHttpAddRequestHeaders(stream->request, options->custom_headers, (DWORD)-1L, WINHTTP_ADDREQ_FLAG_ADD))
+    {
+        hr = last_winhttp_error(error);
+        goto fail;
+    }
+    free(host);
+    *out = stream;
+    return S_OK;
+
+fail:
+    free(host);
+    stream_close(stream);
+    return hr;
+}
+
+void http_stream_close(struct http_stream *stream)
+{
+    stream_close(stream);
+}
+
+HRESULT http_query_raw_headers(struct http_stream *stream, WCHAR **out)
+{
+    return query_raw_headers(stream->request, out);
+}
+
+static HRESULT http_open(void *context, const struct transport_request *req, struct transport_stream **out,
+                         struct transport_response *response, struct transfer_error *error)
+{
+    const struct transfer_options *options = req->options ? req->options : &no_options;
+    struct http_transport *transport = context;
+    struct http_stream *stream;
+    DWORD status = 0;
+    HRESULT hr;
+
+    *out = NULL;
+    memset(response, 0, sizeof(*response));
+    TRACE("%s, kind %u, offset %llu, length %#llx.\n", debugstr_w(req->url), req->kind,
+          (unsigned long long)req->offset, (unsigned long long)req->length);
+
+    if (req->kind != REMOTE_HTTP && req->kind != REMOTE_HTTPS)
+        return set_error(error, BG_ERROR_CONTEXT_GENERAL_TRANSPORT, E_INVALIDARG);
+    if (!req->length) return set_error(error, BG_ERROR_CONTEXT_REMOTE_FILE, BG_E_INVALID_RANGE);
+
+    /* An upload job's custom method is its packets' (transport_upload.c): its reply is a GET. */
+    if (FAILED(hr = http_stream_open(transport, req->url, req->kind,
+                                     options->type == BG_JOB_TYPE_DOWNLOAD && options->http_method
+                                     ? options->http_method : L"GET", options, &stream, error)))
+    {
+        WARN("%s: %#lx (context %u).\n", debugstr_w(req->url), hr, error->context);
+        return hr;
+    }
+    if (FAILED(hr = add_headers(stream->request, req, error))) goto fail;
+    if (FAILED(hr = http_stream_exchange(stream, options, NULL, 0, &status, error))) goto fail;
     TRACE("status %lu.\n", status);
     if (FAILED(hr = read_response(stream, req, options, status, response, error))) goto fail;
 
-    free(host);
     *out = (struct transport_stream *)stream;
     return S_OK;
 
@@ -1054,7 +1044,6 @@ fail:
     WARN("%s: %#lx (context %u).\n", debugstr_w(req->url), hr, error->context);
     transport_response_free(response);
     memset(response, 0, sizeof(*response));
-    free(host);
     stream_close(stream);
     return hr;
 }
@@ -1134,6 +1123,24 @@ out:
     return S_OK;
 }
 
+HRESULT http_stream_drain(struct http_stream *stream, DWORD limit, struct transfer_error *error)
+{
+    BYTE buffer[4096];
+    DWORD read, total = 0;
+    HRESULT hr;
+
+    /* Read even a body of 0 bytes: Wine gives the connection back to its pool only once a read
+     * has found the end of the response. */
+    stream->body_left = BG_SIZE_UNKNOWN;
+    stream->end_of_body = FALSE;
+    do
+    {
+        if (FAILED(hr = http_read((struct transport_stream *)stream, buffer, sizeof(buffer), &read, error))) return hr;
+        total += read;
+    } while (read && total < limit);
+    return read ? S_FALSE : S_OK;
+}
+
 static void http_abort(struct transport_stream *iface)
 {
     struct http_stream *stream = impl_from_transport_stream(iface);
@@ -1154,6 +1161,8 @@ static const struct transport_ops http_transport_ops =
     http_read,
     http_abort,
     http_close,
+    http_post_open,                       /* transport_upload.c */
+    http_post_send,
 };
 
 HRESULT http_transport_create(struct transport *out)

@@ -4,7 +4,8 @@
  * file API for local paths, file:// URLs and UNC paths); the engine's tests use fakes.
  *
  * A stream is one request: open() sends it and returns what the response says about the file,
- * read() returns the body, close() ends it. abort() may be called from another thread while a
+ * read() returns the body, close() ends it. Uploads send packets of the BITS upload protocol
+ * instead, one stream each (post_open, post_send, close). abort() may be called from another thread while a
  * read() is blocked and makes it return promptly (with E_ABORT); close() still follows.
  * abort() is called with the service lock held: it must not block, wait or call back.
  * Platform-free: builds natively with Wine's headers. */
@@ -46,6 +47,26 @@ struct transport_response
     WCHAR *final_url;             /* malloc'd when redirects changed the URL, else NULL */
 };
 
+/* One packet of the BITS upload protocol (BITS-SPEC.md §9): a request with a verb, headers and
+ * a body whose answer is a status and headers (its body, if any, is read and dropped). */
+struct transport_packet
+{
+    const WCHAR *url;
+    enum remote_kind kind;
+    const WCHAR *verb;            /* L"BITS_POST" */
+    const WCHAR *headers;         /* "Name: value\r\n" each, or NULL */
+    DWORD body_size;              /* bytes the caller puts in the body post_open hands out */
+    DWORD timeout_ms;             /* 0: the transport's own timeouts; else a bound on each of
+                                   * connect, send and receive */
+    const void *options;          /* the job's transfer options, as for transport_request */
+};
+
+struct transport_reply
+{
+    DWORD status;                 /* the HTTP status */
+    WCHAR *headers;               /* the raw header block, status line first, malloc'd, or NULL */
+};
+
 struct transport_stream;
 
 struct transport_ops
@@ -60,6 +81,15 @@ struct transport_ops
     /* From any thread: a blocked or later read() returns E_ABORT promptly. */
     void (*abort)(struct transport_stream *stream);
     void (*close)(struct transport_stream *stream);
+
+    /* Uploads (NULL for a transport that has none): post_open makes the request of a packet
+     * without sending it, as a stream (abort and close work on it as on any stream), and hands
+     * out *body, body_size bytes the stream owns, for the caller to fill; post_send sends it and
+     * waits for the answer: S_OK with *reply (whatever the status) or a failure with *error. */
+    HRESULT (*post_open)(void *transport, const struct transport_packet *packet,
+                         struct transport_stream **stream, void **body, struct transfer_error *error);
+    HRESULT (*post_send)(struct transport_stream *stream, struct transport_reply *reply,
+                         struct transfer_error *error);
 };
 
 /* A transport: its ops and their first argument. */
@@ -71,5 +101,6 @@ struct transport
 
 /* Frees what a response owns. */
 void transport_response_free(struct transport_response *response);
+void transport_reply_free(struct transport_reply *reply);
 
 #endif

@@ -10,7 +10,7 @@
  * read, a server that ignores ranges, a remote file that changed; Suspend, Cancel and a remote
  * name change between begin and commit; AddFileWithRanges' ranges written back to back and their
  * errors (§2.4); size unknown and DYNAMIC_CONTENT, MAX_DOWNLOAD_SIZE (§2.6); the maximum download
- * time (§2.5); a taken temporary name; storage failures; upload jobs; and that every stream,
+ * time (§2.5); a taken temporary name; storage failures; and that every stream,
  * storage handle and option snapshot is closed (plus ASan's leak check natively).
  * Runs natively under ASan/UBSan and under Wine. */
 #include <stdarg.h>
@@ -95,6 +95,7 @@ static int teardown(void **state)
         engine_forget_locked(&fx->fake.engine, job);
         for (j = 0; j < job->file_count; ++j) free_file(job->files[j]);
         free(job->files);
+        engine_job_clear(job);
         free(job);
     }
     fake_engine_free(&fx->fake);
@@ -113,7 +114,7 @@ static struct engine_job *new_job(BG_JOB_PRIORITY priority)
     assert_non_null(job);
     assert_true(fx->job_count < MAX_JOBS);
     fx->jobs[fx->job_count++] = job;
-    job->type = BG_JOB_TYPE_DOWNLOAD;
+    engine_job_init(job, BG_JOB_TYPE_DOWNLOAD);
     job->state = BG_JOB_STATE_SUSPENDED;
     job->priority = priority;
     job->retry_delay = DEFAULT_RETRY_DELAY;
@@ -1918,31 +1919,6 @@ static void test_storage_disk_full(void **state)
 /* -------------------------------------------------------------------------------------------- */
 /* Other jobs                                                                                     */
 
-/* Uploads are not transferred yet: they stay QUEUED, untouched, while downloads go on. */
-static void test_upload_left_alone(void **state)
-{
-    struct engine_job *upload = new_job(BG_JOB_PRIORITY_FOREGROUND), *download = new_job(BG_JOB_PRIORITY_LOW);
-    DWORD wait;
-
-    upload->type = BG_JOB_TYPE_UPLOAD;
-    add_file(upload, L"http://server/up", L"up");
-    add_file(download, L"http://server/down", L"down");
-    fake_transport_add(&fx->fake.transport, L"http://server/down", 1500, 17);
-    engine_resume_locked(eng(), upload);
-    engine_resume_locked(eng(), download);
-    assert_int_equal(INFINITE, run_idle());
-    assert_state(BG_JOB_STATE_QUEUED, upload);
-    assert_state(BG_JOB_STATE_TRANSFERRED, download);
-    assert_int_equal(1, fx->fake.transport.request_count);
-    assert_wstr(L"http://server/down", request(0)->url);
-    assert_int_equal(0, fake_host_count(&fx->fake.host, upload, ENGINE_EVENT_JOB_MODIFICATION)
-                      + fake_host_count(&fx->fake.host, upload, ENGINE_EVENT_JOB_ERROR));
-    assert_hr(S_FALSE, step(&wait));
-    assert_int_equal(INFINITE, wait);
-    assert_state(BG_JOB_STATE_QUEUED, upload);
-    check_closed();
-}
-
 /* A file added to a TRANSFERRED job, then Resume: only the new file is fetched. */
 static void test_resume_transferred_with_new_file(void **state)
 {
@@ -2032,7 +2008,6 @@ int main(void)
         TEST(test_temp_name_taken_no_other),
         TEST(test_storage_write_failure),
         TEST(test_storage_disk_full),
-        TEST(test_upload_left_alone),
         TEST(test_resume_transferred_with_new_file),
     };
 #undef TEST
