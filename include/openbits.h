@@ -32,6 +32,15 @@ DEFINE_GUID(IID_IOpenBitsTestControl, 0x805140e6, 0xf790, 0x4f19, 0xa5, 0xc3, 0x
 /* OPENBITS_RULE.flags */
 #define OPENBITS_RULE_NO_RANGES 0x1     /* range requests get the whole body (HTTP 200) */
 #define OPENBITS_RULE_NO_SIZE   0x2     /* the response does not say the size */
+#define OPENBITS_RULE_APPLICATION_ERROR 0x4     /* UPLOAD_REJECT: the server application's error
+                                                 * (BITS-Error-Context 0x7), not the server's */
+/* The upload packets a rule takes; none of them: every packet (and GETs, for STATUS and FAIL). */
+#define OPENBITS_RULE_PING           0x100
+#define OPENBITS_RULE_CREATE_SESSION 0x200
+#define OPENBITS_RULE_FRAGMENT       0x400
+#define OPENBITS_RULE_CLOSE_SESSION  0x800
+#define OPENBITS_RULE_CANCEL_SESSION 0x1000
+#define OPENBITS_RULE_PACKETS        0x1f00
 
 typedef enum _OPENBITS_TIME_MODE
 {
@@ -50,7 +59,10 @@ typedef enum _OPENBITS_ACTION
 {
     OPENBITS_ACTION_SERVE = 0,          /* serve content (size, headers, ranges, reset, throttle) */
     OPENBITS_ACTION_STATUS = 1,         /* answer an HTTP status */
-    OPENBITS_ACTION_FAIL = 2            /* fail with a transport error */
+    OPENBITS_ACTION_FAIL = 2,           /* fail with a transport error */
+    OPENBITS_ACTION_UPLOAD_ACCEPT = 3,  /* upload packets: a BITS server that takes the upload */
+    OPENBITS_ACTION_UPLOAD_REJECT = 4,  /* upload packets: an error Ack (a status, a BITS error code) */
+    OPENBITS_ACTION_UPLOAD_REPLY = 5    /* as UPLOAD_ACCEPT, and the content is the upload-reply's reply */
 } OPENBITS_ACTION;
 
 typedef enum _OPENBITS_UNMATCHED
@@ -71,29 +83,36 @@ typedef struct _OPENBITS_RULE
     UINT64 size;                        /* SERVE: the body's size (the content repeats to fill it);
                                          * 0: the content's own size */
     DWORD content_size;
-    BYTE *content;                      /* SERVE: the bytes ... */
+    BYTE *content;                      /* SERVE, UPLOAD_REPLY (the reply): the bytes ... */
     LPWSTR content_file;                /* ... or a local file's (read when the rule is added);
                                          * neither: the formula bytes of docs/test-double.md */
-    LPWSTR headers;                     /* extra response headers, "Name: value\r\n..." */
+    LPWSTR headers;                     /* extra response headers, "Name: value\r\n..."
+                                         * (upload actions: of every answer to a packet) */
     FILETIME modified;                  /* SERVE: Last-Modified; zero: none */
     UINT64 reset_after;                 /* SERVE: each connection resets after this many body
                                          * bytes; 0: never */
     UINT64 bytes_per_second;            /* SERVE: throttle; 0: no limit */
-    DWORD status;                       /* STATUS: 100..599 other than 200 and 206 */
-    HRESULT error;                      /* FAIL: the error, e.g. HRESULT_FROM_WIN32(12029) */
+    DWORD status;                       /* STATUS: 100..599 other than 200 and 206;
+                                         * UPLOAD_REJECT: 300..599, 0: 400 */
+    HRESULT error;                      /* FAIL: the error, e.g. HRESULT_FROM_WIN32(12029);
+                                         * UPLOAD_REJECT: BITS-Error-Code, 0: none */
 } OPENBITS_RULE;
 
 /* One request the engine made, in the journal. */
 typedef struct _OPENBITS_REQUEST
 {
-    LPWSTR verb;                        /* "GET", or the job's HTTP method */
+    LPWSTR verb;                        /* "GET", "BITS_POST", or the job's HTTP method */
     LPWSTR url;
-    LPWSTR headers;                     /* the job's custom headers, then Range and If-Range */
-    UINT64 offset;                      /* the first byte asked for */
-    UINT64 length;                      /* bytes asked for; BG_LENGTH_TO_EOF: to the end */
+    LPWSTR headers;                     /* the job's custom headers, then Range and If-Range
+                                         * (upload packets: the packet's BITS-* headers) */
+    UINT64 offset;                      /* the first byte asked for (a fragment: sent) */
+    UINT64 length;                      /* bytes asked for; BG_LENGTH_TO_EOF: to the end
+                                         * (an upload packet: its body's size) */
     DWORD rule;                         /* the rule that answered; 0: none */
-    HRESULT result;                     /* S_OK, or how the request failed (open or read) */
-    UINT64 bytes;                       /* body bytes the engine received */
+    HRESULT result;                     /* S_OK, or how the request failed (an upload packet:
+                                         * the error its answer carried) */
+    UINT64 bytes;                       /* body bytes the engine received (an upload packet:
+                                         * sent, once answered) */
 } OPENBITS_REQUEST;
 
 /* Frees the strings GetJournalEntry allocated. */

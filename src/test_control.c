@@ -5,6 +5,21 @@
 #include "objects.h"
 #include "test_double.h"
 
+/* The core's values are the interface's (src/core/script.h). */
+_Static_assert((int)SCRIPT_MATCH_WILDCARD == (int)OPENBITS_MATCH_WILDCARD, "match kinds");
+_Static_assert((int)SCRIPT_SERVE == (int)OPENBITS_ACTION_SERVE && (int)SCRIPT_STATUS == (int)OPENBITS_ACTION_STATUS
+               && (int)SCRIPT_FAIL == (int)OPENBITS_ACTION_FAIL && (int)SCRIPT_ACCEPT == (int)OPENBITS_ACTION_UPLOAD_ACCEPT
+               && (int)SCRIPT_REJECT == (int)OPENBITS_ACTION_UPLOAD_REJECT && (int)SCRIPT_REPLY == (int)OPENBITS_ACTION_UPLOAD_REPLY,
+               "actions");
+_Static_assert(SCRIPT_NO_RANGES == OPENBITS_RULE_NO_RANGES && SCRIPT_NO_SIZE == OPENBITS_RULE_NO_SIZE
+               && SCRIPT_APPLICATION_ERROR == OPENBITS_RULE_APPLICATION_ERROR
+               && SCRIPT_PACKET(BITS_PACKET_PING) == OPENBITS_RULE_PING
+               && SCRIPT_PACKET(BITS_PACKET_CREATE_SESSION) == OPENBITS_RULE_CREATE_SESSION
+               && SCRIPT_PACKET(BITS_PACKET_FRAGMENT) == OPENBITS_RULE_FRAGMENT
+               && SCRIPT_PACKET(BITS_PACKET_CLOSE_SESSION) == OPENBITS_RULE_CLOSE_SESSION
+               && SCRIPT_PACKET(BITS_PACKET_CANCEL_SESSION) == OPENBITS_RULE_CANCEL_SESSION
+               && SCRIPT_PACKETS == OPENBITS_RULE_PACKETS, "flags");
+
 static inline struct test_control *impl_from_IOpenBitsTestControl(IOpenBitsTestControl *iface)
 {
     return CONTAINING_RECORD(iface, struct test_control, IOpenBitsTestControl_iface);

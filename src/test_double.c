@@ -329,6 +329,11 @@ struct double_stream
     struct test_double *double_;
     BOOL scripted;
     struct script_stream script;          /* scripted: the rule's answer */
+    struct script_rule *packet_rule;      /* a scripted upload packet: the rule that answers it */
+    struct script_packet packet;          /* what the packet's headers say */
+    WCHAR *url;                           /* the packet's URL */
+    BYTE *body;                           /* its body (body_size bytes), the engine's to fill */
+    DWORD body_size;
     const struct transport_ops *real_ops; /* else the real transport's stream */
     struct transport_stream *real;
     UINT64 seq;                           /* its journal entry */
@@ -364,7 +369,7 @@ static HRESULT front_open(void *context, const struct transport_request *request
     if (FAILED(script_journal_add(&td->script.journal, options && options->http_method ? options->http_method : default_verb,
                                   request->url, headers, request->offset, request->length, &stream->seq)))
         ERR("no memory to journal a request for %s.\n", debugstr_w(request->url));
-    if ((rule = script_match(&td->script, request->url)))
+    if ((rule = script_match(&td->script, request->url, NULL)))
     {
         stream->scripted = TRUE;
         hr = script_open(rule, request, double_now(td), &stream->script, response, error);
@@ -469,16 +474,21 @@ static void front_close(struct transport_stream *iface)
     else
     {
         service_lock(service);
-        script_stream_close(&stream->script);
+        if (stream->packet_rule) script_rule_release(stream->packet_rule);
+        else script_stream_close(&stream->script);
         service_unlock(service);
     }
+    script_packet_free(&stream->packet);
+    free(stream->url);
+    free(stream->body);
     free(stream);
 }
 
-/* Upload packets (BITS-SPEC.md §9): journaled like requests (the verb, the URL, the packet's
- * headers, the body's size as the length) and carried by the real transport. Rules do not
- * answer them yet: a packet whose URL a rule matches, or any packet while unmatched requests
- * fail, fails as an unmatched request does. */
+/* Upload packets (BITS-SPEC.md §9): journaled like requests (the verb, the URL, the job's custom
+ * headers and the packet's, a fragment's first byte and length) and matched against the rules
+ * with what their headers say (script_match). A rule answers at post_send as a scripted BITS
+ * server, an error Ack or a bare status (script_packet_answer), or fails at post_open as a
+ * transport would; no rule: the real transport, or the unmatched failure. */
 static HRESULT front_post_open(void *context, const struct transport_packet *packet, struct transport_stream **out,
                                void **body, struct transfer_error *error)
 {
@@ -489,39 +499,67 @@ static HRESULT front_post_open(void *context, const struct transport_packet *pac
     struct script_request *entry;
     struct double_stream *stream;
     struct script_rule *rule;
-    WCHAR *headers = NULL;
-    BOOL fail;
-    HRESULT hr;
+    WCHAR *headers;
+    BOOL fail = FALSE;
+    HRESULT hr = S_OK;
 
     *out = NULL;
     *body = NULL;
     error->protocol = L"http";
-    if (!front->real.ops->post_open || !(stream = calloc(1, sizeof(*stream))))
+    if (!(stream = calloc(1, sizeof(*stream))) || FAILED(script_packet_parse(packet->headers, &stream->packet))
+            || !(stream->url = _wcsdup(packet->url)))
     {
+        if (stream)
+        {
+            script_packet_free(&stream->packet);
+            free(stream);
+        }
         error->context = BG_ERROR_CONTEXT_GENERAL_TRANSPORT;
-        error->code = front->real.ops->post_open ? E_OUTOFMEMORY : E_INVALIDARG;
-        return error->code;
+        error->code = E_OUTOFMEMORY;
+        return E_OUTOFMEMORY;
     }
     stream->double_ = td;
-    if (packet->headers) headers = _wcsdup(packet->headers);
+    headers = script_packet_headers(options ? options->custom_headers : NULL, packet->headers);
 
     service_lock(service);
     if (FAILED(script_journal_add(&td->script.journal, options && options->http_method ? options->http_method : packet->verb,
-                                  packet->url, headers, 0, packet->body_size, &stream->seq)))
+                                  packet->url, headers, stream->packet.has_range ? stream->packet.first : 0,
+                                  packet->body_size, &stream->seq)))
         ERR("no memory to journal a packet for %s.\n", debugstr_w(packet->url));
-    if ((rule = script_match(&td->script, packet->url))) script_rule_release(rule);
-    fail = rule || td->script.fail_unmatched;
-    service_unlock(service);
-
-    if (fail)
+    if ((rule = script_match(&td->script, packet->url, &stream->packet)))
+    {
+        stream->scripted = TRUE;
+        stream->packet_rule = rule;
+        hr = script_packet_open(rule, front->kind, error);
+        if ((entry = script_journal_get(&td->script.journal, stream->seq))) entry->rule = rule->id;
+    }
+    else if ((fail = td->script.fail_unmatched))
     {
         hr = error->code = td->script.unmatched_error;
         error->context = script_error_context(hr);
     }
-    else
+    service_unlock(service);
+
+    if (stream->scripted && SUCCEEDED(hr) && packet->body_size && !(stream->body = malloc(packet->body_size)))
+    {
+        error->context = BG_ERROR_CONTEXT_GENERAL_TRANSPORT;
+        hr = error->code = E_OUTOFMEMORY;
+    }
+    else if (stream->scripted && SUCCEEDED(hr))
+    {
+        stream->body_size = packet->body_size;
+        *body = stream->body;
+    }
+    else if (!rule && !fail && !front->real.ops->post_open)
+    {
+        error->context = BG_ERROR_CONTEXT_GENERAL_TRANSPORT;
+        hr = error->code = E_INVALIDARG;
+    }
+    else if (!rule && !fail)
     {
         stream->real_ops = front->real.ops;
         hr = front->real.ops->post_open(front->real.context, packet, &stream->real, body, error);
+        stream->body_size = packet->body_size;
     }
 
     service_lock(service);
@@ -530,6 +568,16 @@ static HRESULT front_post_open(void *context, const struct transport_packet *pac
     service_unlock(service);
     if (FAILED(hr))
     {
+        /* Nothing real to close: a real post_open that fails leaves no stream. */
+        if (stream->packet_rule)
+        {
+            service_lock(service);
+            script_rule_release(stream->packet_rule);
+            service_unlock(service);
+        }
+        script_packet_free(&stream->packet);
+        free(stream->url);
+        free(stream->body);
         free(stream);
         return hr;
     }
@@ -541,13 +589,39 @@ static HRESULT front_post_send(struct transport_stream *iface, struct transport_
                                struct transfer_error *error)
 {
     struct double_stream *stream = (struct double_stream *)iface;
-    struct service *service = stream->double_->service;
+    struct test_double *td = stream->double_;
+    struct service *service = td->service;
     struct script_request *entry;
-    HRESULT hr = stream->real_ops->post_send(stream->real, reply, error);
+    HRESULT hr;
+
+    memset(reply, 0, sizeof(*reply));
+    if (!stream->scripted) hr = stream->real_ops->post_send(stream->real, reply, error);
 
     service_lock(service);
-    if ((entry = script_journal_get(&stream->double_->script.journal, stream->seq)) && FAILED(hr) && hr != E_ABORT)
-        entry->result = hr;
+    if (stream->scripted)
+    {
+        if (__atomic_load_n(&stream->aborted, __ATOMIC_ACQUIRE))
+            hr = E_ABORT;
+        else
+            hr = script_packet_answer(&td->script, stream->packet_rule, stream->url, &stream->packet,
+                                      stream->body_size, reply);
+        if (FAILED(hr))
+        {
+            error->context = hr == E_ABORT ? BG_ERROR_CONTEXT_GENERAL_TRANSPORT : BG_ERROR_CONTEXT_GENERAL_QUEUE_MANAGER;
+            error->code = hr;
+            error->protocol = L"http";
+        }
+    }
+    if ((entry = script_journal_get(&td->script.journal, stream->seq)))
+    {
+        if (SUCCEEDED(hr))
+        {
+            entry->result = script_packet_result(reply);
+            entry->bytes = stream->body_size;
+        }
+        else if (hr != E_ABORT)
+            entry->result = hr;
+    }
     test_double_changed_locked(service);
     service_unlock(service);
     return hr;

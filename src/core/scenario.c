@@ -12,14 +12,14 @@ enum rule_key
 {
     KEY_URL, KEY_MATCH, KEY_TIMES, KEY_ACTION, KEY_SIZE, KEY_CONTENT, KEY_CONTENT_HEX, KEY_CONTENT_FILE,
     KEY_HEADER, KEY_RANGES, KEY_SIZE_KNOWN, KEY_MODIFIED, KEY_RESET_AFTER, KEY_BYTES_PER_SECOND,
-    KEY_STATUS, KEY_ERROR,
+    KEY_STATUS, KEY_ERROR, KEY_PACKETS, KEY_ERROR_CONTEXT,
 };
 
 static const char *const rule_keys[] =
 {
     "url", "match", "times", "action", "size", "content", "content-hex", "content-file",
     "header", "ranges", "size-known", "modified", "reset-after", "bytes-per-second",
-    "status", "error",
+    "status", "error", "packets", "error-context",
 };
 
 enum setting_key { SETTING_TIME, SETTING_UNMATCHED, SETTING_UNMATCHED_ERROR };
@@ -146,6 +146,27 @@ BOOL scenario_parse_error(const WCHAR *value, HRESULT *code)
     if (!parse_u64(value, &number) || number > 0xffffffffu || !number) return FALSE;
     *code = number < 0x10000 ? HR_WIN32((ULONG)number) : (HRESULT)(ULONG)number;
     return FAILED(*code);
+}
+
+/* Packet names of the upload protocol, separated by commas or spaces, to SCRIPT_PACKET flags. */
+static BOOL parse_packets(const WCHAR *value, DWORD *flags)
+{
+    static const char *const names[] = { "ping", "create-session", "fragment", "close-session", "cancel-session" };
+    const WCHAR *p = value, *start;
+    BOOL any = FALSE;
+    size_t i;
+
+    for (;;)
+    {
+        while (*p == ' ' || *p == ',' || *p == '\t') ++p;
+        if (!*p) return any;
+        for (start = p; *p && *p != ' ' && *p != ',' && *p != '\t'; ++p) {}
+        for (i = 0; i < sizeof(names) / sizeof(names[0]); ++i)
+            if (ascii_ieq(start, p - start, names[i])) break;
+        if (i == sizeof(names) / sizeof(names[0])) return FALSE;
+        *flags |= SCRIPT_PACKET(BITS_PACKET_PING + i);
+        any = TRUE;
+    }
 }
 
 /* "YYYY-MM-DDTHH:MM:SSZ" (UTC) to a FILETIME. */
@@ -366,7 +387,10 @@ static HRESULT rule_line(struct scenario *scenario, struct scenario_rule *rule, 
         if (value_is(value, "serve")) spec->action = SCRIPT_SERVE;
         else if (value_is(value, "status")) spec->action = SCRIPT_STATUS;
         else if (value_is(value, "fail")) spec->action = SCRIPT_FAIL;
-        else return mistake(scenario, name, "must be serve, status or fail");
+        else if (value_is(value, "accept")) spec->action = SCRIPT_ACCEPT;
+        else if (value_is(value, "reject")) spec->action = SCRIPT_REJECT;
+        else if (value_is(value, "reply")) spec->action = SCRIPT_REPLY;
+        else return mistake(scenario, name, "must be serve, status, fail, accept, reject or reply");
         return S_OK;
     case KEY_SIZE:
     case KEY_RESET_AFTER:
@@ -420,6 +444,14 @@ static HRESULT rule_line(struct scenario *scenario, struct scenario_rule *rule, 
     case KEY_ERROR:
         if (!scenario_parse_error(value, &spec->error))
             return mistake(scenario, name, "must be connect, name, timeout, tls, reset or an error number");
+        return S_OK;
+    case KEY_PACKETS:
+        if (!parse_packets(value, &spec->flags))
+            return mistake(scenario, name, "must name packets: ping, create-session, fragment, close-session, cancel-session");
+        return S_OK;
+    case KEY_ERROR_CONTEXT:
+        if (value_is(value, "application")) spec->flags |= SCRIPT_APPLICATION_ERROR;
+        else if (!value_is(value, "server")) return mistake(scenario, name, "must be server or application");
         return S_OK;
     }
     return E_INVALIDARG;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The test double's scripted network (docs/test-double.md), platform-free: the rule list and
  * its matching, what a rule answers to a request (response, body bytes, resets, throttling as a
- * function of the clock), and the journal of requests.
+ * function of the clock) or to a packet of the BITS upload protocol (a scripted BITS server:
+ * sessions, fragments, rejections, an upload-reply's reply), and the journal of requests.
  *
  * The shell (src/test_double.c) owns a struct script under the service lock, puts a scripted
  * transport in front of the real ones, and waits for the clock where script_read says so. No
@@ -11,16 +12,28 @@
 
 #include <windows.h>
 #include "core/transport.h"
+#include "core/upload.h"
 
 /* The values of idl/openbits_control.idl's OPENBITS_MATCH, _ACTION and OPENBITS_RULE_*. */
 enum script_match { SCRIPT_MATCH_EXACT, SCRIPT_MATCH_PREFIX, SCRIPT_MATCH_WILDCARD };
-enum script_action { SCRIPT_SERVE, SCRIPT_STATUS, SCRIPT_FAIL };
-#define SCRIPT_NO_RANGES 0x1
-#define SCRIPT_NO_SIZE   0x2
+enum script_action { SCRIPT_SERVE, SCRIPT_STATUS, SCRIPT_FAIL, SCRIPT_ACCEPT, SCRIPT_REJECT, SCRIPT_REPLY };
+#define SCRIPT_NO_RANGES         0x1
+#define SCRIPT_NO_SIZE           0x2
+#define SCRIPT_APPLICATION_ERROR 0x4      /* REJECT: BITS-Error-Context 0x7, the server application */
+/* The packets of the upload protocol a rule takes (none of them: every packet, and GETs). */
+#define SCRIPT_PACKET(packet)    (0x100u << (packet))      /* enum bits_packet */
+#define SCRIPT_PACKETS           0x1f00u
+
+/* An upload-reply's reply, by value, is served at the upload's URL with this query parameter
+ * (and the session's number) added. */
+#define SCRIPT_REPLY_PARAMETER   "openbits-reply="
+/* A REJECT rule's status when it gives only an error. */
+#define SCRIPT_REJECT_STATUS     400
 
 #define SCRIPT_MAX_PATTERN   4096     /* characters */
 #define SCRIPT_MAX_HEADERS   16384    /* characters, as SetCustomHeaders */
 #define SCRIPT_JOURNAL_MAX   65536    /* entries kept; the oldest go first */
+#define SCRIPT_MAX_SESSIONS  1024     /* open upload sessions per rule; the oldest go first */
 
 /* WinHTTP errors a FAIL rule names most often (HRESULT_FROM_WIN32 of them). */
 #define SCRIPT_E_CONNECT     ((HRESULT)0x80072efd)    /* ERROR_WINHTTP_CANNOT_CONNECT */
@@ -28,6 +41,18 @@ enum script_action { SCRIPT_SERVE, SCRIPT_STATUS, SCRIPT_FAIL };
 #define SCRIPT_E_TIMEOUT     ((HRESULT)0x80072ee2)    /* ERROR_WINHTTP_TIMEOUT */
 #define SCRIPT_E_TLS         ((HRESULT)0x80072f8f)    /* ERROR_WINHTTP_SECURE_FAILURE */
 #define SCRIPT_E_RESET       ((HRESULT)0x80072efe)    /* ERROR_WINHTTP_CONNECTION_ERROR */
+
+/* An upload session a scripted BITS server (an ACCEPT or REPLY rule) created. */
+struct script_session
+{
+    struct script_session *next;
+    ULONG serial;                         /* the script's count of sessions: the reply URL's */
+    WCHAR id[40];                         /* BITS-Session-Id, a {GUID} made of the serial */
+    UINT64 received;                      /* the bytes the server has: [0, received) */
+    BOOL has_total;
+    UINT64 total;                         /* the upload's size, from the first fragment */
+    BOOL complete;                        /* received == total */
+};
 
 struct script_rule
 {
@@ -37,7 +62,8 @@ struct script_rule
     WCHAR *pattern;
     enum script_match match;
     ULONG times;                          /* 0: always */
-    ULONG used;                           /* requests it answered */
+    ULONG used;                           /* requests it answered (ACCEPT, REPLY: sessions it
+                                           * created) */
     enum script_action action;
     DWORD flags;                          /* SCRIPT_NO_* */
     UINT64 size;                          /* SERVE: the body's size */
@@ -49,6 +75,8 @@ struct script_rule
     UINT64 bytes_per_second;              /* 0: no limit */
     DWORD status;
     HRESULT error;
+    struct script_session *sessions;      /* ACCEPT, REPLY: open sessions, newest first */
+    ULONG session_count;
     struct script_rule *next;
 };
 
@@ -94,7 +122,20 @@ struct script
     ULONG next_id;
     BOOL fail_unmatched;                  /* else requests no rule matches go to the real transport */
     HRESULT unmatched_error;
+    ULONG next_session;                   /* the serial of the next upload session */
     struct script_journal journal;
+};
+
+/* What an upload packet's request headers say (script_packet_parse). */
+struct script_packet
+{
+    BOOL typed;                           /* BITS-Packet-Type named a packet of enum bits_packet */
+    enum bits_packet type;
+    WCHAR *session_id;                    /* BITS-Session-Id, malloc'd, or NULL */
+    BOOL has_range;                       /* Content-Range: "bytes first-last/total", or */
+    BOOL empty;                           /* "bytes *" "/0" (an empty file's one fragment) */
+    UINT64 first, last, total;
+    BOOL offers_protocol;                 /* BITS-Supported-Protocols has the BITS 1.5 protocol */
 };
 
 void script_init(struct script *script);
@@ -112,9 +153,19 @@ void script_add(struct script *script, struct script_rule *rule);
 /* S_OK, or S_FALSE when no rule has that id. */
 HRESULT script_remove(struct script *script, ULONG id);
 void script_remove_all(struct script *script);
-/* The first listed rule that matches and has uses left, counted as used, with a reference for
- * the caller; NULL when none. */
-struct script_rule *script_match(struct script *script, const WCHAR *url);
+/* The first listed rule that takes the request and has uses left, counted as used, with a
+ * reference for the caller; NULL when none. packet is NULL for a GET (a download, or an
+ * upload-reply's reply), else what the upload packet says. Which rules take what:
+ *  - SERVE: GETs of the remote names it matches;
+ *  - STATUS, FAIL: GETs and upload packets (only the packets its SCRIPT_PACKET flags name,
+ *    when it has any, and then no GET);
+ *  - ACCEPT, REJECT: upload packets (those its flags name, when it has any);
+ *  - REPLY: upload packets as ACCEPT, and GETs of the reply URLs it made (its remote name with
+ *    SCRIPT_REPLY_PARAMETER and a session's serial added).
+ * Uses: ACCEPT and REPLY count the sessions they create (Create-Session), and take every
+ * packet of their own sessions, and their replies' GETs, whatever their count says; the others
+ * count every request they answer. */
+struct script_rule *script_match(struct script *script, const WCHAR *url, const struct script_packet *packet);
 BOOL script_pattern_matches(enum script_match match, const WCHAR *pattern, const WCHAR *name);
 
 /* --- answering ------------------------------------------------------------------------------- */
@@ -141,6 +192,28 @@ HRESULT script_read(struct script_stream *stream, BYTE *buffer, DWORD size, UINT
                     UINT64 *due, struct transfer_error *error);
 void script_stream_close(struct script_stream *stream);
 
+/* --- upload packets --------------------------------------------------------------------------- */
+
+/* Reads a packet's request headers ("Name: value\r\n" each; may be NULL). S_OK, or
+ * E_OUTOFMEMORY; what is missing or malformed is left out (typed, has_range ... FALSE).
+ * *packet is zeroed first; free it with script_packet_free whatever the result. */
+HRESULT script_packet_parse(const WCHAR *headers, struct script_packet *packet);
+void script_packet_free(struct script_packet *packet);
+/* When a packet is sent to a rule: S_OK, or the transport failure of a FAIL rule (with *error). */
+HRESULT script_packet_open(struct script_rule *rule, enum remote_kind kind, struct transfer_error *error);
+/* The rule's answer to a packet of body_size bytes sent to url, as a BITS server (ACCEPT,
+ * REPLY: the protocol of BITS-SPEC.md §9; REJECT: an error Ack) or something in front of one
+ * (STATUS: the bare status) says it: *reply (status, raw header block malloc'd). S_OK, or
+ * E_OUTOFMEMORY. Sessions are the rule's, their serials the script's. */
+HRESULT script_packet_answer(struct script *script, struct script_rule *rule, const WCHAR *url,
+                             const struct script_packet *packet, DWORD body_size, struct transport_reply *reply);
+/* What the journal says of a packet's answer: S_OK for an acknowledgement (200, 201), else the
+ * error it carries (BITS-Error-Code, else BG_E_HTTP_ERROR_<status>). */
+HRESULT script_packet_result(const struct transport_reply *reply);
+/* The header block the engine sends with a packet (the job's custom headers, then the packet's),
+ * lines ending in CRLF, malloc'd; NULL when there are none or memory ran out. */
+WCHAR *script_packet_headers(const WCHAR *custom, const WCHAR *packet);
+
 /* Byte `offset` of a rule without content (the loopback test server's formula too). */
 BYTE script_formula_byte(UINT64 offset);
 /* "Sun, 06 Nov 1994 08:49:37 GMT" (29 characters and a NUL). */
@@ -165,6 +238,7 @@ void script_journal_clear(struct script_journal *journal);
 
 size_t script_wcslen(const WCHAR *str);
 WCHAR *script_wcsdup(const WCHAR *str);
+int script_wcscmp(const WCHAR *a, const WCHAR *b);
 /* ASCII letters compared without case. */
 BOOL script_wcsieq(const WCHAR *a, const WCHAR *b);
 

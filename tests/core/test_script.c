@@ -136,23 +136,23 @@ static void test_first_match_and_fall_through(void **state)
     assert_int_equal(second->id, 2);
 
     /* Twice the first rule, then it is used up and the second answers. */
-    assert_ptr_equal(match = script_match(&script, L"http://h/f"), first);
+    assert_ptr_equal(match = script_match(&script, L"http://h/f", NULL), first);
     script_rule_release(match);
-    assert_ptr_equal(match = script_match(&script, L"http://h/f"), first);
+    assert_ptr_equal(match = script_match(&script, L"http://h/f", NULL), first);
     script_rule_release(match);
-    assert_ptr_equal(match = script_match(&script, L"http://h/f"), second);
+    assert_ptr_equal(match = script_match(&script, L"http://h/f", NULL), second);
     script_rule_release(match);
     assert_int_equal(first->used, 2);
     assert_int_equal(second->used, 1);
-    assert_null(script_match(&script, L"http://other/"));
+    assert_null(script_match(&script, L"http://other/", NULL));
 
     /* A stream keeps its rule after the rule is removed. */
-    match = script_match(&script, L"http://h/g");
+    match = script_match(&script, L"http://h/g", NULL);
     assert_hr(S_OK, script_remove(&script, second->id));
     assert_hr(S_FALSE, script_remove(&script, second->id));
     assert_false(match->listed);
     script_rule_release(match);
-    assert_null(script_match(&script, L"http://h/g"));
+    assert_null(script_match(&script, L"http://h/g", NULL));
     script_free(&script);
 }
 
