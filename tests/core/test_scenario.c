@@ -141,6 +141,58 @@ static void test_mistakes(void **state)
     check_mistake(success_error, "[a] error: must be connect, name, timeout, tls, reset or an error number");
 }
 
+static void test_upload_rules(void **state)
+{
+    static const WCHAR *const items[] =
+    {
+        L"[too large", L"url = https://up/big", L"action = reject", L"status = 413", L"error = 0x80200020",
+        L"error-context = application", L"packets = fragment, close-session", L"times = 1",
+        L"[busy once", L"url = https://up/", L"match = prefix", L"action = reject", L"error = 0x80200020",
+        L"packets = ping",
+        L"[proxy", L"url = https://up/p", L"status = 502", L"packets=create-session cancel-session",
+        L"[uploads", L"url = https://up/*", L"match = wildcard", L"action = accept", L"header = X-S: 1",
+        L"[reports", L"url = https://up/report", L"action = reply", L"content = thanks", L"error-context = server",
+        NULL,
+    };
+    static const WCHAR *const bad_packet[] = { L"[a", L"url = u", L"action = accept", L"packets = ping, pong", NULL };
+    static const WCHAR *const no_packet[] = { L"[a", L"url = u", L"action = accept", L"packets = ,", NULL };
+    static const WCHAR *const bad_context[] = { L"[a", L"url = u", L"action = reject", L"error-context = client", NULL };
+    static const WCHAR *const bad_action[] = { L"[a", L"url = u", L"action = upload", NULL };
+    static const WCHAR *const empty_reject[] = { L"[a", L"url = u", L"action = reject", NULL };
+    static const WCHAR *const accept_content[] = { L"[a", L"url = u", L"action = accept", L"content = x", NULL };
+    static const WCHAR *const serve_context[] = { L"[a", L"url = u", L"error-context = application", NULL };
+    struct scenario scenario;
+
+    scenario_init(&scenario);
+    assert_hr(S_OK, feed(&scenario, items));
+    assert_int_equal(scenario.count, 5);
+    assert_int_equal(scenario.rules[0].spec.action, SCRIPT_REJECT);
+    assert_int_equal(scenario.rules[0].spec.status, 413);
+    assert_hr(BG_E_TOO_LARGE, scenario.rules[0].spec.error);
+    assert_int_equal(scenario.rules[0].spec.flags, SCRIPT_APPLICATION_ERROR | SCRIPT_PACKET(BITS_PACKET_FRAGMENT)
+                                                   | SCRIPT_PACKET(BITS_PACKET_CLOSE_SESSION));
+    assert_int_equal(scenario.rules[1].spec.status, 0);
+    assert_int_equal(scenario.rules[1].spec.flags, SCRIPT_PACKET(BITS_PACKET_PING));
+    assert_int_equal(scenario.rules[2].spec.action, SCRIPT_STATUS);
+    assert_int_equal(scenario.rules[2].spec.flags, SCRIPT_PACKET(BITS_PACKET_CREATE_SESSION)
+                                                   | SCRIPT_PACKET(BITS_PACKET_CANCEL_SESSION));
+    assert_int_equal(scenario.rules[3].spec.action, SCRIPT_ACCEPT);
+    assert_true(wide_eq(scenario.rules[3].spec.headers, "X-S: 1\r\n"));
+    assert_int_equal(scenario.rules[4].spec.action, SCRIPT_REPLY);
+    assert_int_equal(scenario.rules[4].spec.content_size, 6);
+    assert_int_equal(scenario.rules[4].spec.flags, 0);
+    scenario_free(&scenario);
+
+    check_mistake(bad_packet, "[a] packets: must name packets: ping, create-session, fragment, close-session, cancel-session");
+    check_mistake(no_packet, "[a] packets: must name packets: ping, create-session, fragment, close-session, cancel-session");
+    check_mistake(bad_context, "[a] error-context: must be server or application");
+    check_mistake(bad_action, "[a] action: must be serve, status, fail, accept, reject or reply");
+    check_mistake(empty_reject, "[a]: a reject rule needs an HTTP status or a BITS error code");
+    check_mistake(accept_content,
+                  "[a]: an accept or reject rule has no content (an upload-reply rule's content is its reply)");
+    check_mistake(serve_context, "[a]: flags this action does not take");
+}
+
 static void test_error_numbers(void **state)
 {
     HRESULT code;
@@ -162,6 +214,7 @@ int main(void)
         cmocka_unit_test(test_valid_scenario),
         cmocka_unit_test(test_mistakes),
         cmocka_unit_test(test_error_numbers),
+        cmocka_unit_test(test_upload_rules),
     };
     return cmocka_run_group_tests_name("scenario", tests, NULL, NULL);
 }

@@ -2,7 +2,9 @@
 /* The test double's scripted network in the core (src/core/script.c): rule checks, matching
  * (exact, prefix, wildcard, first match wins, limited rules falling through), what a rule
  * answers (content, sizes, ranges, headers, statuses, errors, resets, throttling against a
- * clock), and the journal. */
+ * clock), the upload rules (a scripted BITS server's answers, judged by the client's half of
+ * the protocol, src/core/upload.c, as the engine judges them; rejections; an upload-reply's
+ * reply), and the journal. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -432,6 +434,488 @@ static void test_journal(void **state)
     script_free(&script);
 }
 
+
+/* --- uploads ----------------------------------------------------------------------------------- */
+
+static void test_upload_rule_checks(void **state)
+{
+    static const BYTE text[] = "reply";
+    struct script_rule_spec spec = { 0 };
+    struct script_rule *rule;
+    const char *reason;
+
+    spec.pattern = L"http://h/up";
+    spec.action = SCRIPT_ACCEPT;
+    assert_hr(S_OK, script_rule_create(&spec, &rule, &reason));
+    script_rule_release(rule);
+    spec.content = text;
+    spec.content_size = 5;
+    assert_hr(E_INVALIDARG, script_rule_create(&spec, &rule, &reason));     /* content: REPLY's */
+    spec.action = SCRIPT_REPLY;
+    spec.flags = SCRIPT_NO_RANGES | SCRIPT_PACKET(BITS_PACKET_FRAGMENT);
+    assert_hr(S_OK, script_rule_create(&spec, &rule, &reason));
+    script_rule_release(rule);
+    spec.flags = SCRIPT_APPLICATION_ERROR;
+    assert_hr(E_INVALIDARG, script_rule_create(&spec, &rule, &reason));
+    spec.content = NULL;
+    spec.content_size = 0;
+    spec.flags = 0;
+
+    spec.action = SCRIPT_REJECT;
+    assert_hr(E_INVALIDARG, script_rule_create(&spec, &rule, &reason));     /* neither status nor error */
+    spec.status = 201;
+    assert_hr(E_INVALIDARG, script_rule_create(&spec, &rule, &reason));
+    spec.status = 413;
+    spec.error = 5;
+    assert_hr(E_INVALIDARG, script_rule_create(&spec, &rule, &reason));
+    spec.error = BG_E_TOO_LARGE;
+    spec.flags = SCRIPT_APPLICATION_ERROR | SCRIPT_PACKET(BITS_PACKET_CREATE_SESSION);
+    assert_hr(S_OK, script_rule_create(&spec, &rule, &reason));
+    script_rule_release(rule);
+    spec.status = 0;
+    assert_hr(S_OK, script_rule_create(&spec, &rule, &reason));              /* an error alone */
+    script_rule_release(rule);
+    spec.size = 10;
+    assert_hr(E_INVALIDARG, script_rule_create(&spec, &rule, &reason));
+    spec.size = 0;
+    spec.flags = 0x2000;
+    assert_hr(E_INVALIDARG, script_rule_create(&spec, &rule, &reason));
+
+    spec.action = SCRIPT_SERVE;
+    spec.flags = SCRIPT_PACKET(BITS_PACKET_PING);                          /* SERVE takes no packet */
+    assert_hr(E_INVALIDARG, script_rule_create(&spec, &rule, &reason));
+}
+
+/* A packet as the engine sends it (bits_request_headers), read back. */
+static void packet_of(struct script_packet *packet, enum bits_packet type, const WCHAR *session, UINT64 first,
+                      UINT64 length, UINT64 total)
+{
+    WCHAR *headers = bits_request_headers(type, session, L"file.bin", first, length, total);
+
+    assert_non_null(headers);
+    assert_hr(S_OK, script_packet_parse(headers, packet));
+    free(headers);
+}
+
+static void test_packet_parse(void **state)
+{
+    struct script_packet packet;
+    WCHAR *headers;
+
+    packet_of(&packet, BITS_PACKET_PING, NULL, 0, 0, 0);
+    assert_true(packet.typed);
+    assert_int_equal(packet.type, BITS_PACKET_PING);
+    assert_null(packet.session_id);
+    assert_false(packet.has_range);
+    script_packet_free(&packet);
+
+    packet_of(&packet, BITS_PACKET_CREATE_SESSION, NULL, 0, 0, 0);
+    assert_int_equal(packet.type, BITS_PACKET_CREATE_SESSION);
+    assert_true(packet.offers_protocol);
+    script_packet_free(&packet);
+
+    packet_of(&packet, BITS_PACKET_FRAGMENT, L"{s}", 100, 50, 1000);
+    assert_int_equal(packet.type, BITS_PACKET_FRAGMENT);
+    assert_true(wide_eq(packet.session_id, "{s}"));
+    assert_true(packet.has_range);
+    assert_int_equal(packet.first, 100);
+    assert_int_equal(packet.last, 149);
+    assert_int_equal(packet.total, 1000);
+    script_packet_free(&packet);
+
+    packet_of(&packet, BITS_PACKET_FRAGMENT, L"{s}", 0, 0, 0);
+    assert_true(packet.empty);
+    assert_false(packet.has_range);
+    script_packet_free(&packet);
+
+    packet_of(&packet, BITS_PACKET_CANCEL_SESSION, L"{s}", 0, 0, 0);
+    assert_int_equal(packet.type, BITS_PACKET_CANCEL_SESSION);
+    script_packet_free(&packet);
+
+    /* Names without case, values trimmed; what is malformed is left out. */
+    assert_hr(S_OK, script_packet_parse(L"bits-packet-type:  close-session \r\nBITS-Session-Id: x\r\n"
+                                        L"content-range: bytes 9-3/10\r\nBITS-Supported-Protocols: {other} "
+                                        L"{7DF0354D-249B-430F-820D-3D2A9BEF4931}\r\n", &packet));
+    assert_true(packet.typed);
+    assert_int_equal(packet.type, BITS_PACKET_CLOSE_SESSION);
+    assert_true(wide_eq(packet.session_id, "x"));
+    assert_false(packet.has_range);
+    assert_true(packet.offers_protocol);
+    script_packet_free(&packet);
+    assert_hr(S_OK, script_packet_parse(L"BITS-Packet-Type: Hello\r\nContent-Range: bytes 1-2\r\n", &packet));
+    assert_false(packet.typed);
+    assert_false(packet.has_range);
+    script_packet_free(&packet);
+    assert_hr(S_OK, script_packet_parse(NULL, &packet));
+    assert_false(packet.typed);
+
+    /* What the journal says the engine sent: the job's custom headers, then the packet's. */
+    headers = script_packet_headers(L"X-Client: 1", L"BITS-Packet-Type: Ping\r\n");
+    assert_true(wide_eq(headers, "X-Client: 1\r\nBITS-Packet-Type: Ping\r\n"));
+    free(headers);
+    assert_null(script_packet_headers(NULL, NULL));
+}
+
+/* Sends a packet to the rule the script matches (which must be `expected`) and judges the
+ * answer as the engine does. */
+static struct script_rule *send_packet(struct script *script, const WCHAR *url, enum bits_packet type,
+                                       const WCHAR *session, UINT64 first, UINT64 length, UINT64 total,
+                                       struct script_rule *expected, struct transport_reply *reply,
+                                       struct bits_ack *ack, struct upload_result *result)
+{
+    struct script_packet packet;
+    struct transfer_error error;
+    struct script_rule *rule;
+
+    packet_of(&packet, type, session, first, length, total);
+    rule = script_match(script, url, &packet);
+    assert_ptr_equal(rule, expected);
+    if (rule)
+    {
+        assert_hr(S_OK, script_packet_open(rule, REMOTE_HTTP, &error));
+        assert_hr(S_OK, script_packet_answer(script, rule, url, &packet, (DWORD)length, reply));
+        assert_hr(S_OK, bits_ack_parse(reply->headers, ack));
+        upload_judge(type, reply->status, S_OK, ack, first, length, total, result);
+        script_rule_release(rule);
+    }
+    script_packet_free(&packet);
+    return rule;
+}
+
+/* The session id an ack gave (the double's are 38 characters). */
+static void copy_id(WCHAR id[40], const struct bits_ack *ack)
+{
+    size_t len;
+
+    assert_non_null(ack->session_id);
+    for (len = 0; ack->session_id[len]; ++len) {}
+    assert_int_equal(len, 38);
+    memcpy(id, ack->session_id, (len + 1) * sizeof(WCHAR));
+}
+
+static void done_with(struct transport_reply *reply, struct bits_ack *ack)
+{
+    transport_reply_free(reply);
+    bits_ack_free(ack);
+}
+
+static void test_accept_speaks_the_protocol(void **state)
+{
+    static const WCHAR url[] = L"http://h/up/file.bin";
+    struct script_rule_spec spec = { 0 };
+    struct transport_reply reply;
+    struct upload_result result;
+    struct script_rule *accept;
+    struct script script;
+    struct bits_ack ack;
+    WCHAR session[40];
+
+    script_init(&script);
+    spec.pattern = L"http://h/up/";
+    spec.match = SCRIPT_MATCH_PREFIX;
+    spec.action = SCRIPT_ACCEPT;
+    spec.headers = L"X-Server: double";
+    accept = add(&script, &spec);
+
+    send_packet(&script, url, BITS_PACKET_PING, NULL, 0, 0, 0, accept, &reply, &ack, &result);
+    assert_int_equal(reply.status, 200);
+    assert_int_equal(result.outcome, UPLOAD_OUTCOME_OK);
+    assert_true(wide_contains(reply.headers, "\r\nX-Server: double\r\n"));
+    assert_true(wide_contains(reply.headers, "Content-Length: 0\r\n"));
+    done_with(&reply, &ack);
+
+    send_packet(&script, url, BITS_PACKET_CREATE_SESSION, NULL, 0, 0, 0, accept, &reply, &ack, &result);
+    assert_int_equal(result.outcome, UPLOAD_OUTCOME_OK);
+    assert_true(wide_eq(ack.session_id, "{6f70656e-6269-7473-0000-000000000001}"));
+    copy_id(session, &ack);
+    assert_true(wide_contains(reply.headers, "Accept-Encoding: Identity\r\n"));
+    done_with(&reply, &ack);
+    assert_int_equal(accept->used, 1);
+
+    /* Fragments: progress, a gap (416 with where the server is), an overlap. */
+    send_packet(&script, url, BITS_PACKET_FRAGMENT, session, 0, 10, 20, accept, &reply, &ack, &result);
+    assert_int_equal(result.outcome, UPLOAD_OUTCOME_OK);
+    assert_int_equal(result.received, 10);
+    assert_null(ack.reply_url);
+    done_with(&reply, &ack);
+    send_packet(&script, url, BITS_PACKET_FRAGMENT, session, 15, 5, 20, accept, &reply, &ack, &result);
+    assert_int_equal(reply.status, 416);
+    assert_int_equal(result.outcome, UPLOAD_OUTCOME_RESUME);
+    assert_int_equal(result.received, 10);
+    done_with(&reply, &ack);
+    send_packet(&script, url, BITS_PACKET_FRAGMENT, session, 5, 15, 20, accept, &reply, &ack, &result);
+    assert_int_equal(result.outcome, UPLOAD_OUTCOME_OK);
+    assert_int_equal(result.received, 20);
+    assert_null(ack.reply_url);                               /* ACCEPT has no reply */
+    done_with(&reply, &ack);
+    assert_true(accept->sessions->complete);
+
+    /* Another size than the session's: refused. */
+    send_packet(&script, url, BITS_PACKET_FRAGMENT, session, 0, 5, 30, accept, &reply, &ack, &result);
+    assert_int_equal(reply.status, 400);
+    assert_int_equal(result.outcome, UPLOAD_OUTCOME_FAILED);
+    done_with(&reply, &ack);
+
+    /* Close-Session ends it: then the session is not found, and BITS would start anew. */
+    send_packet(&script, url, BITS_PACKET_CLOSE_SESSION, session, 0, 0, 0, accept, &reply, &ack, &result);
+    assert_int_equal(result.outcome, UPLOAD_OUTCOME_OK);
+    done_with(&reply, &ack);
+    assert_null(accept->sessions);
+    send_packet(&script, url, BITS_PACKET_FRAGMENT, session, 0, 10, 20, accept, &reply, &ack, &result);
+    assert_int_equal(reply.status, 500);
+    assert_int_equal(result.outcome, UPLOAD_OUTCOME_SESSION_LOST);
+    assert_false(upload_farewell_again(FALSE, reply.status, &ack));
+    done_with(&reply, &ack);
+
+    /* An empty file: one fragment of nothing. */
+    send_packet(&script, url, BITS_PACKET_CREATE_SESSION, NULL, 0, 0, 0, accept, &reply, &ack, &result);
+    copy_id(session, &ack);
+    assert_true(wide_eq(ack.session_id, "{6f70656e-6269-7473-0000-000000000002}"));
+    done_with(&reply, &ack);
+    send_packet(&script, url, BITS_PACKET_FRAGMENT, session, 0, 0, 0, accept, &reply, &ack, &result);
+    assert_int_equal(result.outcome, UPLOAD_OUTCOME_OK);
+    assert_int_equal(result.received, 0);
+    done_with(&reply, &ack);
+    send_packet(&script, url, BITS_PACKET_CANCEL_SESSION, session, 0, 0, 0, accept, &reply, &ack, &result);
+    assert_int_equal(result.outcome, UPLOAD_OUTCOME_OK);
+    done_with(&reply, &ack);
+    script_free(&script);
+}
+
+static void test_upload_matching_and_uses(void **state)
+{
+    static const WCHAR url[] = L"http://h/up";
+    struct script_rule_spec spec = { 0 };
+    struct script_rule *serve, *frag_fail, *once, *always, *match;
+    struct transport_reply reply;
+    struct upload_result result;
+    struct script_packet ping;
+    struct script script;
+    struct bits_ack ack;
+    WCHAR first[40], second[40];
+
+    script_init(&script);
+    spec.pattern = url;
+    serve = add(&script, &spec);                              /* GETs only */
+    spec.action = SCRIPT_STATUS;
+    spec.status = 503;
+    spec.times = 1;
+    spec.flags = SCRIPT_PACKET(BITS_PACKET_FRAGMENT);         /* the first fragment only */
+    frag_fail = add(&script, &spec);
+    memset(&spec, 0, sizeof(spec));
+    spec.pattern = url;
+    spec.action = SCRIPT_ACCEPT;
+    spec.times = 1;                                           /* one upload */
+    once = add(&script, &spec);
+    spec.times = 0;
+    always = add(&script, &spec);
+
+    /* A GET: SERVE; upload rules take none. */
+    assert_ptr_equal(match = script_match(&script, url, NULL), serve);
+    script_rule_release(match);
+    script_remove(&script, serve->id);
+    assert_null(script_match(&script, url, NULL));
+
+    /* The first upload: `once` creates its session ... */
+    send_packet(&script, url, BITS_PACKET_PING, NULL, 0, 0, 0, once, &reply, &ack, &result);
+    done_with(&reply, &ack);
+    send_packet(&script, url, BITS_PACKET_CREATE_SESSION, NULL, 0, 0, 0, once, &reply, &ack, &result);
+    copy_id(first, &ack);
+    done_with(&reply, &ack);
+    /* ... its first fragment meets the bare 503 (no BITS headers: transient) ... */
+    send_packet(&script, url, BITS_PACKET_FRAGMENT, first, 0, 4, 8, frag_fail, &reply, &ack, &result);
+    assert_int_equal(reply.status, 503);
+    assert_false(ack.has_packet_type);
+    assert_int_equal(result.outcome, UPLOAD_OUTCOME_FAILED);
+    assert_hr(BG_E_HTTP_ERROR_503, result.error.code);
+    assert_true(result.transient);
+    assert_hr(BG_E_HTTP_ERROR_503, script_packet_result(&reply));
+    done_with(&reply, &ack);
+
+    /* ... and the session stays `once`'s though its use is spent. */
+    send_packet(&script, url, BITS_PACKET_FRAGMENT, first, 0, 4, 8, once, &reply, &ack, &result);
+    assert_int_equal(result.received, 4);
+    assert_hr(S_OK, script_packet_result(&reply));
+    done_with(&reply, &ack);
+
+    /* A second upload: `once` is used up; `always` takes it, and knows only its own sessions. */
+    packet_of(&ping, BITS_PACKET_PING, NULL, 0, 0, 0);
+    assert_ptr_equal(match = script_match(&script, url, &ping), always);
+    script_rule_release(match);
+    script_packet_free(&ping);
+    send_packet(&script, url, BITS_PACKET_CREATE_SESSION, NULL, 0, 0, 0, always, &reply, &ack, &result);
+    copy_id(second, &ack);
+    done_with(&reply, &ack);
+    send_packet(&script, url, BITS_PACKET_FRAGMENT, second, 0, 8, 8, always, &reply, &ack, &result);
+    assert_int_equal(result.received, 8);
+    done_with(&reply, &ack);
+    send_packet(&script, url, BITS_PACKET_FRAGMENT, first, 4, 4, 8, once, &reply, &ack, &result);
+    assert_int_equal(result.received, 8);
+    done_with(&reply, &ack);
+
+    /* A removed rule's sessions go with it: its packets reach `always`, which does not know them. */
+    script_remove(&script, once->id);
+    send_packet(&script, url, BITS_PACKET_CLOSE_SESSION, first, 0, 0, 0, always, &reply, &ack, &result);
+    assert_hr(BG_E_SESSION_NOT_FOUND, script_packet_result(&reply));
+    done_with(&reply, &ack);
+
+    /* Packets of other URLs match nothing. */
+    packet_of(&ping, BITS_PACKET_PING, NULL, 0, 0, 0);
+    assert_null(script_match(&script, L"http://elsewhere/", &ping));
+    script_packet_free(&ping);
+    script_free(&script);
+}
+
+static void test_reject(void **state)
+{
+    static const WCHAR url[] = L"http://h/up";
+    struct script_rule_spec spec = { 0 };
+    struct transport_reply reply;
+    struct upload_result result;
+    struct transfer_error error;
+    struct script_packet packet;
+    struct script_rule *rule;
+    struct script script;
+    struct bits_ack ack;
+
+    script_init(&script);
+    spec.pattern = url;
+    spec.action = SCRIPT_REJECT;
+    spec.status = 503;
+    spec.error = BG_E_TOO_LARGE;
+    spec.flags = SCRIPT_APPLICATION_ERROR;
+    spec.times = 1;
+    rule = add(&script, &spec);
+    send_packet(&script, url, BITS_PACKET_PING, NULL, 0, 0, 0, rule, &reply, &ack, &result);
+    assert_int_equal(reply.status, 503);
+    assert_true(ack.is_ack);
+    assert_true(wide_contains(reply.headers, "BITS-Error-Code: 0x80200020\r\nBITS-Error-Context: 0x00000007\r\n"));
+    assert_int_equal(result.outcome, UPLOAD_OUTCOME_FAILED);
+    assert_hr(BG_E_TOO_LARGE, result.error.code);
+    assert_int_equal(result.error.context, BG_ERROR_CONTEXT_REMOTE_APPLICATION);
+    assert_true(result.transient);
+    assert_hr(BG_E_TOO_LARGE, script_packet_result(&reply));
+    done_with(&reply, &ack);
+    /* Used up: the next packet falls through. */
+    packet_of(&packet, BITS_PACKET_PING, NULL, 0, 0, 0);
+    assert_null(script_match(&script, url, &packet));
+    script_packet_free(&packet);
+
+    /* An error alone: status 400, the server's context, fatal. */
+    spec.status = 0;
+    spec.flags = 0;
+    spec.times = 0;
+    rule = add(&script, &spec);
+    send_packet(&script, url, BITS_PACKET_CREATE_SESSION, NULL, 0, 0, 0, rule, &reply, &ack, &result);
+    assert_int_equal(reply.status, SCRIPT_REJECT_STATUS);
+    assert_int_equal(result.error.context, BG_ERROR_CONTEXT_REMOTE_FILE);
+    assert_false(result.transient);
+    done_with(&reply, &ack);
+    /* A status alone: BG_E_HTTP_ERROR_<status>, an Ack still. */
+    rule->error = 0;
+    rule->status = 403;
+    send_packet(&script, url, BITS_PACKET_CREATE_SESSION, NULL, 0, 0, 0, rule, &reply, &ack, &result);
+    assert_true(ack.is_ack);
+    assert_false(ack.has_error_code);
+    assert_hr(BG_E_HTTP_ERROR_403, result.error.code);
+    assert_hr(BG_E_HTTP_ERROR_403, script_packet_result(&reply));
+    done_with(&reply, &ack);
+
+    /* FAIL: a transport error, before any answer. */
+    rule->action = SCRIPT_FAIL;
+    rule->error = SCRIPT_E_TIMEOUT;
+    assert_hr(SCRIPT_E_TIMEOUT, script_packet_open(rule, REMOTE_HTTPS, &error));
+    assert_int_equal(error.context, BG_ERROR_CONTEXT_GENERAL_TRANSPORT);
+    assert_true(wide_eq(error.protocol, "http"));
+    script_free(&script);
+}
+
+static void test_reply(void **state)
+{
+    static const BYTE text[] = "the reply";
+    static const WCHAR url[] = L"http://h/app?user=1";
+    struct script_rule_spec spec = { 0 };
+    struct transport_response response;
+    struct transport_request req;
+    struct transport_reply reply;
+    struct upload_result result;
+    struct transfer_error error;
+    struct script_stream stream;
+    struct script_rule *rule, *match;
+    struct script script;
+    struct bits_ack ack;
+    WCHAR session[40], *resolved;
+    BYTE buffer[32];
+    DWORD read;
+    UINT64 due;
+
+    script_init(&script);
+    spec.pattern = L"http://h/app*";
+    spec.match = SCRIPT_MATCH_WILDCARD;
+    spec.action = SCRIPT_REPLY;
+    spec.content = text;
+    spec.content_size = sizeof(text) - 1;
+    rule = add(&script, &spec);
+
+    send_packet(&script, url, BITS_PACKET_CREATE_SESSION, NULL, 0, 0, 0, rule, &reply, &ack, &result);
+    copy_id(session, &ack);
+    done_with(&reply, &ack);
+    send_packet(&script, url, BITS_PACKET_FRAGMENT, session, 0, 3, 6, rule, &reply, &ack, &result);
+    assert_null(ack.reply_url);                               /* not before the upload is whole */
+    done_with(&reply, &ack);
+
+    /* The reply URL is not served before the upload is whole. */
+    req = request(L"http://h/app?user=1&openbits-reply=1", 0, BG_LENGTH_TO_EOF);
+    assert_ptr_equal(match = script_match(&script, req.url, NULL), rule);
+    assert_hr(BG_E_HTTP_ERROR_404, script_open(match, &req, 0, &stream, &response, &error));
+    script_rule_release(match);
+
+    send_packet(&script, url, BITS_PACKET_FRAGMENT, session, 3, 3, 6, rule, &reply, &ack, &result);
+    assert_int_equal(result.received, 6);
+    assert_true(wide_eq(ack.reply_url, "http://h/app?user=1&openbits-reply=1"));
+    resolved = upload_url_resolve(url, ack.reply_url);
+    assert_true(wide_eq(resolved, "http://h/app?user=1&openbits-reply=1"));
+    free(resolved);
+    done_with(&reply, &ack);
+
+    /* Its GET: the rule's content, like SERVE; not counted as a use. */
+    assert_ptr_equal(match = script_match(&script, req.url, NULL), rule);
+    assert_hr(S_OK, script_open(match, &req, 0, &stream, &response, &error));
+    assert_hr(S_OK, script_read(&stream, buffer, sizeof(buffer), 0, &read, &due, &error));
+    assert_int_equal(read, sizeof(text) - 1);
+    assert_memory_equal(buffer, text, read);
+    assert_int_equal(response.file_size, sizeof(text) - 1);
+    transport_response_free(&response);
+    script_stream_close(&stream);
+    script_rule_release(match);
+    assert_int_equal(rule->used, 1);
+
+    /* Other URLs with the parameter: a session it does not have is gone (404); a name it does
+     * not match, or no number, is not its. */
+    req.url = L"http://h/app?openbits-reply=7";
+    assert_ptr_equal(match = script_match(&script, req.url, NULL), rule);
+    assert_hr(BG_E_HTTP_ERROR_404, script_open(match, &req, 0, &stream, &response, &error));
+    script_rule_release(match);
+    assert_null(script_match(&script, L"http://other/app?openbits-reply=1", NULL));
+    assert_null(script_match(&script, L"http://h/app?openbits-reply=", NULL));
+    assert_null(script_match(&script, L"http://h/app", NULL));           /* a GET of the upload URL */
+
+    /* Closed: the reply goes. A URL without a query gets '?'. */
+    send_packet(&script, url, BITS_PACKET_CLOSE_SESSION, session, 0, 0, 0, rule, &reply, &ack, &result);
+    done_with(&reply, &ack);
+    req.url = L"http://h/app?user=1&openbits-reply=1";
+    match = script_match(&script, req.url, NULL);
+    assert_hr(BG_E_HTTP_ERROR_404, script_open(match, &req, 0, &stream, &response, &error));
+    script_rule_release(match);
+    send_packet(&script, L"http://h/app", BITS_PACKET_CREATE_SESSION, NULL, 0, 0, 0, rule, &reply, &ack, &result);
+    copy_id(session, &ack);
+    done_with(&reply, &ack);
+    send_packet(&script, L"http://h/app", BITS_PACKET_FRAGMENT, session, 0, 1, 1, rule, &reply, &ack, &result);
+    assert_true(wide_eq(ack.reply_url, "http://h/app?openbits-reply=2"));
+    done_with(&reply, &ack);
+    script_free(&script);
+}
+
 int main(void)
 {
     static const struct CMUnitTest tests[] =
@@ -446,6 +930,12 @@ int main(void)
         cmocka_unit_test(test_throttle),
         cmocka_unit_test(test_http_date),
         cmocka_unit_test(test_journal),
+        cmocka_unit_test(test_upload_rule_checks),
+        cmocka_unit_test(test_packet_parse),
+        cmocka_unit_test(test_accept_speaks_the_protocol),
+        cmocka_unit_test(test_upload_matching_and_uses),
+        cmocka_unit_test(test_reject),
+        cmocka_unit_test(test_reply),
     };
     return cmocka_run_group_tests_name("script", tests, NULL, NULL);
 }
