@@ -1069,6 +1069,7 @@ static BOOL collect_job(struct queue_entry *entry, void *context)
 
 HRESULT test_double_reset(struct service *service)
 {
+    struct engine_farewell *farewells;
     IBackgroundCopyJob **jobs = NULL, **next;
     size_t count, i;
 
@@ -1089,6 +1090,15 @@ HRESULT test_double_reset(struct service *service)
         IBackgroundCopyJob_Release(jobs[i]);
     }
     free(jobs);
+
+    /* The Cancel-Session (and Close-Session) packets of uploads go out now, to the rules of the
+     * test whose sessions they end; those left waiting for a retry are dropped, so that none
+     * reaches the next test's rules or journal. */
+    test_double_run_until_idle(service, SETTLE_TIMEOUT_MS);
+    service_lock(service);
+    farewells = engine_take_farewells_locked(&service->engine);
+    service_unlock(service);
+    engine_free_farewells(&service->engine, farewells);
 
     test_double_set_virtual(service, FALSE);
     service_lock(service);

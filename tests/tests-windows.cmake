@@ -151,8 +151,9 @@ add_dependencies(unit_job_internals openbits_messages)
 # test_quota writes Group Policy values under HKLM in the prefix: not while the registration
 # test compares registry snapshots.
 set_tests_properties(wine.test_quota PROPERTIES RESOURCE_LOCK wine_registry)
-# test_test_control switches the test double on and off under HKLM in the prefix.
-set_tests_properties(wine.test_test_control PROPERTIES RESOURCE_LOCK wine_registry)
+# test_test_control and test_test_control_upload switch the test double on and off under HKLM in
+# the prefix.
+set_tests_properties(wine.test_test_control wine.test_test_control_upload PROPERTIES RESOURCE_LOCK wine_registry)
 
 # The transports (src/transport_http.c, src/transport_file.c) on real files, against the loopback
 # HTTP server (tests/servers/http_server.py) and sockets of the test's own: the sources are

@@ -485,6 +485,7 @@ static struct engine_job *pick_job(struct engine *engine);
 UINT64 engine_next_due_locked(struct engine *engine, UINT64 now)
 {
     UINT64 next = ~(UINT64)0, due;
+    struct engine_farewell *farewell;
     struct engine_job *job;
 
     for (job = engine->active; job; job = job->next)
@@ -495,7 +496,39 @@ UINT64 engine_next_due_locked(struct engine *engine, UINT64 now)
             due = max_download_due(job, now);
         if (due < next) next = due;
     }
+    /* A Close/Cancel-Session to send (again). */
+    for (farewell = engine->farewells; farewell && !engine->stopping; farewell = farewell->next)
+        if (!farewell->running && farewell->retry_at < next) next = farewell->retry_at;
     return next;
+}
+
+struct engine_farewell *engine_take_farewells_locked(struct engine *engine)
+{
+    struct engine_farewell **link = &engine->farewells, *farewell, *taken = NULL;
+
+    while ((farewell = *link))
+    {
+        if (farewell->running)
+        {
+            link = &farewell->next;
+            continue;
+        }
+        *link = farewell->next;
+        farewell->next = taken;
+        taken = farewell;
+    }
+    return taken;
+}
+
+void engine_free_farewells(struct engine *engine, struct engine_farewell *farewells)
+{
+    struct engine_farewell *next;
+
+    for (; farewells; farewells = next)
+    {
+        next = farewells->next;
+        farewell_free(engine, farewells);
+    }
 }
 
 BOOL engine_has_work_locked(struct engine *engine, UINT64 now)

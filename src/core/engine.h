@@ -234,6 +234,11 @@ struct engine_cleanup
 void engine_init(struct engine *engine);
 /* No lock: frees what the engine still owns (farewells never sent); the host calls it last. */
 void engine_destroy(struct engine *engine);
+/* Requires: service lock. Takes the Close/Cancel-Session packets still to send that no worker is
+ * sending (the test double's Reset drops them); engine_free_farewells frees them, without the
+ * lock (their options may hold a job). */
+struct engine_farewell *engine_take_farewells_locked(struct engine *engine);
+void engine_free_farewells(struct engine *engine, struct engine_farewell *farewells);
 /* The engine's fields of a new job record, and their release when the record goes. */
 void engine_job_init(struct engine_job *job, BG_JOB_TYPE type);
 void engine_job_clear(struct engine_job *job);
@@ -325,10 +330,12 @@ void engine_cleanup(struct engine *engine, struct engine_cleanup *cleanup);
 
 /* Requires: service lock. For the test double's waits (src/test_double.c): TRUE when
  * engine_begin_chunk_locked would find something to do at `now` (a job to give a turn, a retry
- * or timeout that fell due, a running job past its MaximumDownloadTime). */
+ * or timeout that fell due, a running job past its MaximumDownloadTime, a Close/Cancel-Session
+ * to send). */
 BOOL engine_has_work_locked(struct engine *engine, UINT64 now);
-/* Requires: service lock. When the next retry delay, no-progress timeout or MaximumDownloadTime
- * falls due (ms, on the engine's clock), or ~0 when none will without a call from outside. */
+/* Requires: service lock. When the next retry delay, no-progress timeout, MaximumDownloadTime or
+ * Close/Cancel-Session (again) falls due (ms, on the engine's clock), or ~0 when none will
+ * without a call from outside. */
 UINT64 engine_next_due_locked(struct engine *engine, UINT64 now);
 
 /* The error classification of BITS-SPEC.md §6.3: TRUE for errors BITS retries. */

@@ -884,6 +884,10 @@ static void test_close_sent_again(void **state)
     assert_state(BG_JOB_STATE_TRANSFERRED, job);
     assert_int_equal(server->packets[BITS_PACKET_CLOSE_SESSION], 1);
     assert_int_equal(wait, SECONDS(RETRY_DELAY));
+    /* The test double's clock sees the farewell's retry coming (src/test_double.c). */
+    assert_int_equal(engine_next_due_locked(eng(), fx->fake.clock.now), fx->fake.clock.now + SECONDS(RETRY_DELAY));
+    assert_false(engine_has_work_locked(eng(), fx->fake.clock.now));
+    assert_true(engine_has_work_locked(eng(), fx->fake.clock.now + SECONDS(RETRY_DELAY)));
     advance(SECONDS(RETRY_DELAY) - 1);
     assert_int_equal(run_idle(), 1);
     advance(1);
@@ -894,6 +898,28 @@ static void test_close_sent_again(void **state)
     assert_int_equal(run_idle(), INFINITE);
     assert_int_equal(server->closes, 1);
     assert_null(eng()->farewells);
+    assert_int_equal(engine_next_due_locked(eng(), fx->fake.clock.now), ~(UINT64)0);
+    check_closed();
+}
+
+/* The test double's Reset takes the farewells still waiting for a retry, and frees them. */
+static void test_take_farewells(void **state)
+{
+    struct fake_upload *server;
+    struct engine_job *job = new_upload(BG_JOB_TYPE_UPLOAD, 10, &server);
+    struct engine_farewell *taken;
+
+    script(server, BITS_PACKET_CLOSE_SESSION, 1, 503, L"BITS-Packet-Type: Ack\r\n");
+    engine_resume_locked(eng(), job);
+    assert_int_equal(run_idle(), SECONDS(RETRY_DELAY));
+    assert_non_null(taken = engine_take_farewells_locked(eng()));
+    assert_null(taken->next);
+    assert_null(eng()->farewells);
+    assert_null(engine_take_farewells_locked(eng()));
+    engine_free_farewells(eng(), taken);
+    assert_int_equal(engine_next_due_locked(eng(), fx->fake.clock.now), ~(UINT64)0);
+    assert_int_equal(run_idle(), INFINITE);
+    assert_int_equal(server->packets[BITS_PACKET_CLOSE_SESSION], 1);
     check_closed();
 }
 
@@ -1058,6 +1084,7 @@ int main(void)
         TEST(test_cancel_without_session),
         TEST(test_cancel_during_reply),
         TEST(test_close_sent_again),
+        TEST(test_take_farewells),
         TEST(test_farewell_not_again),
         TEST(test_farewell_deadline),
         TEST(test_farewells_when_stopping),
