@@ -335,10 +335,21 @@ struct double_stream
     BYTE *body;                           /* its body (body_size bytes), the engine's to fill */
     DWORD body_size;
     const struct transport_ops *real_ops; /* else the real transport's stream */
-    struct transport_stream *real;
+    struct transport_stream *real;        /* set once (atomic), maybe while it is being opened */
     UINT64 seq;                           /* its journal entry */
     LONG aborted;
 };
+
+/* The real transport's stream, published by it (or after its open()): an abort that came
+ * before reaches it here. */
+static void front_opening(void *context, struct transport_stream *real)
+{
+    struct double_stream *stream = context;
+
+    if (__atomic_load_n(&stream->real, __ATOMIC_SEQ_CST) == real) return;
+    __atomic_store_n(&stream->real, real, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&stream->aborted, __ATOMIC_SEQ_CST)) stream->real_ops->abort(real);
+}
 
 static HRESULT front_open(void *context, const struct transport_request *request, struct transport_stream **out,
                           struct transport_response *response, struct transfer_error *error)
@@ -387,21 +398,33 @@ static HRESULT front_open(void *context, const struct transport_request *request
 
     if (!rule && !fail)
     {
+        struct transport_request inner = *request;
+        struct transport_stream *real = NULL;
+
+        /* The engine may abort a request still being opened: it gets this stream at once, and
+         * this stream the real one as soon as the real transport has it. */
         stream->real_ops = front->real.ops;
-        hr = front->real.ops->open(front->real.context, request, &stream->real, response, error);
+        if (request->opening)
+        {
+            inner.opening = front_opening;
+            inner.opening_context = stream;
+            request->opening(request->opening_context, (struct transport_stream *)stream);
+        }
+        hr = front->real.ops->open(front->real.context, &inner, &real, response, error);
+        if (real) front_opening(stream, real);
     }
 
     service_lock(service);
     if ((entry = script_journal_get(&td->script.journal, stream->seq))) entry->result = hr;
     test_double_changed_locked(service);
     service_unlock(service);
-    if (FAILED(hr))
+    if (FAILED(hr) && !(stream->real_ops && request->opening))
     {
         free(stream);
         return hr;
     }
-    *out = (struct transport_stream *)stream;
-    return S_OK;
+    *out = (struct transport_stream *)stream;      /* on a failure, published: the caller's */
+    return hr;
 }
 
 static HRESULT front_read(struct transport_stream *iface, void *buffer, DWORD size, DWORD *read,
@@ -455,13 +478,14 @@ static HRESULT front_read(struct transport_stream *iface, void *buffer, DWORD si
 static void front_abort(struct transport_stream *iface)
 {
     struct double_stream *stream = (struct double_stream *)iface;
+    struct transport_stream *real;
 
+    __atomic_store_n(&stream->aborted, 1, __ATOMIC_SEQ_CST);
     if (!stream->scripted)
     {
-        stream->real_ops->abort(stream->real);
+        if ((real = __atomic_load_n(&stream->real, __ATOMIC_SEQ_CST))) stream->real_ops->abort(real);
         return;
     }
-    __atomic_store_n(&stream->aborted, 1, __ATOMIC_RELEASE);
     WakeAllConditionVariable(&stream->double_->time_changed);
 }
 
@@ -470,7 +494,10 @@ static void front_close(struct transport_stream *iface)
     struct double_stream *stream = (struct double_stream *)iface;
     struct service *service = stream->double_->service;
 
-    if (!stream->scripted) stream->real_ops->close(stream->real);
+    if (!stream->scripted)
+    {
+        if (stream->real) stream->real_ops->close(stream->real);
+    }
     else
     {
         service_lock(service);

@@ -180,12 +180,14 @@ static void stream_close(struct http_stream *stream)
 
     /* close() is called without any lock: wait (bounded) for WinHTTP's last word on the
      * request, so that a finished transfer leaves nothing of ours running and the module can
-     * be unloaded as soon as the client lets go. An operation abandoned by abort() may keep
-     * WinHTTP busy longer under Wine; the request's own reference covers that case. */
+     * be unloaded as soon as the client lets go. Not after abort(): the operation it abandoned
+     * may keep WinHTTP busy until the server speaks or the socket times out under Wine, and the
+     * caller (a worker after Suspend or Cancel) should not wait for that; the request's own
+     * reference and the module lock cover that case. */
     InterlockedIncrement(&stream->refcount);
     if (request) request_unuse(stream);
     if (connection) WinHttpCloseHandle(connection);
-    if (request) wait_flag(stream, &stream->closed, CLOSE_WAIT_MS);
+    if (request && !wait_flag(stream, &stream->aborted, 0)) wait_flag(stream, &stream->closed, CLOSE_WAIT_MS);
     stream_release(stream);
     stream_release(stream);
 }
@@ -1032,6 +1034,8 @@ static HRESULT http_open(void *context, const struct transport_request *req, str
         WARN("%s: %#lx (context %u).\n", debugstr_w(req->url), hr, error->context);
         return hr;
     }
+    /* Before the exchange, which waits for the server: abort() now reaches it. */
+    if (req->opening) req->opening(req->opening_context, (struct transport_stream *)stream);
     if (FAILED(hr = add_headers(stream->request, req, error))) goto fail;
     if (FAILED(hr = http_stream_exchange(stream, options, NULL, 0, &status, error))) goto fail;
     TRACE("status %lu.\n", status);
@@ -1044,7 +1048,8 @@ fail:
     WARN("%s: %#lx (context %u).\n", debugstr_w(req->url), hr, error->context);
     transport_response_free(response);
     memset(response, 0, sizeof(*response));
-    stream_close(stream);
+    if (req->opening) *out = (struct transport_stream *)stream;   /* the caller's now */
+    else stream_close(stream);
     return hr;
 }
 

@@ -195,11 +195,10 @@ static void drop_run(struct engine_job *job, struct engine_cleanup *cleanup)
 }
 
 /* Requires: service lock. Makes a read blocked in the run's stream return. The worker in the
- * chunk stores the stream without the lock (atomically); the stream is closed only after the
- * run is dropped under the lock, so it is alive here. A download's stream still being opened is
- * not reached: the chunk's commit drops it after its first read. An upload packet's stream is:
- * its worker looks at `aborted` once it has published the stream, before it waits for the answer
- * (which a server may hold back), and either this sees the stream or that sees the flag. */
+ * chunk publishes the stream without the lock (publish_stream); the stream is closed only after
+ * the run is dropped under the lock, so it is alive here. A stream still being opened is reached
+ * too: a download's transport publishes it before it waits for the server's answer (the
+ * request's `opening`), and an upload packet's worker before it sends the packet. */
 static void abort_run(struct engine_run *run)
 {
     struct transport_stream *stream;
@@ -906,9 +905,21 @@ static void set_error(struct engine_chunk *chunk, HRESULT hr, BG_ERROR_CONTEXT c
     chunk->error.protocol = protocol;
 }
 
+/* No lock: makes the run's stream reachable by abort_run, which runs under the lock while this
+ * thread has none; an abort that came before is carried out here. Either this sees `aborted` or
+ * abort_run sees the stream. Also the request's `opening` callback of a download. */
+static void publish_stream(void *context, struct transport_stream *stream)
+{
+    struct engine_run *run = context;
+
+    if (__atomic_load_n(&run->stream, __ATOMIC_SEQ_CST) == stream) return;
+    __atomic_store_n(&run->stream, stream, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&run->aborted, __ATOMIC_SEQ_CST)) run->ops->abort(stream);
+}
+
 static void open_chunk(struct engine *engine, struct engine_chunk *chunk, struct engine_run *run)
 {
-    struct transport_stream *stream;
+    struct transport_stream *stream = NULL;
     HRESULT hr;
 
     /* The temporary file first: without a place for the bytes there is no point asking. */
@@ -933,14 +944,18 @@ static void open_chunk(struct engine *engine, struct engine_chunk *chunk, struct
         set_error(chunk, E_INVALIDARG, BG_ERROR_CONTEXT_GENERAL_TRANSPORT, NULL);
         return;
     }
-    if (FAILED(hr = run->ops->open(engine->transports[chunk->request.kind].context, &chunk->request,
-                                   &stream, &chunk->response, &chunk->error)))
+    chunk->request.opening = publish_stream;
+    chunk->request.opening_context = run;
+    hr = run->ops->open(engine->transports[chunk->request.kind].context, &chunk->request,
+                        &stream, &chunk->response, &chunk->error);
+    /* A stream handed out is the run's, to be closed when the run is dropped, even after a
+     * failure (see `opening`). */
+    if (stream) publish_stream(run, stream);
+    if (FAILED(hr))
     {
         chunk->hr = hr;
         return;
     }
-    /* Published for abort_run, which runs under the lock while this thread has none. */
-    __atomic_store_n(&run->stream, stream, __ATOMIC_RELEASE);
     if (!chunk->response.ranged && chunk->request.offset)
     {
         if (chunk->file->range_count || chunk->sparse)
@@ -1023,13 +1038,7 @@ static void transfer_packet(struct engine *engine, struct engine_chunk *chunk)
         goto out;
     }
     chunk->stream = stream;
-    /* Published for abort_run, which runs under the lock while this thread has none; an abort
-     * that came before is carried out here. */
-    if (run)
-    {
-        __atomic_store_n(&run->stream, stream, __ATOMIC_SEQ_CST);
-        if (__atomic_load_n(&run->aborted, __ATOMIC_SEQ_CST)) transport->ops->abort(stream);
-    }
+    if (run) publish_stream(run, stream);
     if (chunk->length)
     {
         if (FAILED(hr = engine->storage->read(run->storage, chunk->first, body, chunk->length, &read)))

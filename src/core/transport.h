@@ -16,6 +16,8 @@
 #include "bits.h"
 #include "core/validate.h"
 
+struct transport_stream;
+
 /* Why a request failed, as the job's error object will say it (BITS-SPEC.md §6.1, §6.2). */
 struct transfer_error
 {
@@ -35,6 +37,13 @@ struct transport_request
                                    * transport may send If-Range / If-Unmodified-Since with it */
     const void *options;          /* the job's transfer options (src/transport.h's struct
                                    * transfer_options); opaque to the core */
+    /* Optional: open() calls it with the stream as soon as the stream exists, before it waits
+     * for the network, so that abort() reaches a request still being opened (a server that
+     * does not answer). From then on the stream is the caller's: open() hands it out in
+     * *stream even when it fails, and the caller closes it. A transport whose open() never
+     * waits long need not call it. */
+    void (*opening)(void *context, struct transport_stream *stream);
+    void *opening_context;
 };
 
 struct transport_response
@@ -66,8 +75,6 @@ struct transport_reply
     DWORD status;                 /* the HTTP status */
     WCHAR *headers;               /* the raw header block, status line first, malloc'd, or NULL */
 };
-
-struct transport_stream;
 
 struct transport_ops
 {

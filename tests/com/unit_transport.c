@@ -54,7 +54,8 @@ static void fetch_open(struct transport *transport, const WCHAR *url, enum remot
                        UINT64 length, const FILETIME *if_modified, const struct transfer_options *options,
                        struct fetch *fetch)
 {
-    struct transport_request request = { url, kind, offset, length, if_modified, options };
+    struct transport_request request = { .url = url, .kind = kind, .offset = offset, .length = length,
+                                         .if_modified = if_modified, .options = options };
 
     memset(fetch, 0, sizeof(*fetch));
     fetch->stream = POISON;
@@ -677,6 +678,7 @@ struct stall_server
     SOCKET listener, client;
     unsigned short port;
     HANDLE thread, go;
+    BOOL silent;            /* not even the headers: the request stays in open() */
 };
 
 static DWORD WINAPI stall_server_thread(void *arg)
@@ -693,7 +695,7 @@ static DWORD WINAPI stall_server_thread(void *arg)
         request[got] = 0;
         if (strstr(request, "\r\n\r\n")) break;
     }
-    send(stall->client, response, sizeof(response) - 1, 0);
+    if (!stall->silent) send(stall->client, response, sizeof(response) - 1, 0);
     WaitForSingleObject(stall->go, INFINITE);
     closesocket(stall->client);
     return 0;
@@ -724,6 +726,71 @@ static void stall_server_stop(struct stall_server *stall)
     CloseHandle(stall->thread);
     CloseHandle(stall->go);
     closesocket(stall->listener);
+}
+
+struct opener
+{
+    const WCHAR *url;
+    struct transport_stream *published, *stream;
+    struct transport_response response;
+    struct transfer_error error;
+    HANDLE published_event;
+    HRESULT hr;
+};
+
+static void opener_published(void *context, struct transport_stream *stream)
+{
+    struct opener *opener = context;
+
+    opener->published = stream;
+    SetEvent(opener->published_event);
+}
+
+static DWORD WINAPI opener_thread(void *arg)
+{
+    struct opener *opener = arg;
+    struct transport_request request = { .url = opener->url, .kind = REMOTE_HTTP, .length = BG_LENGTH_TO_EOF,
+                                         .opening = opener_published, .opening_context = opener };
+
+    opener->hr = http.ops->open(http.context, &request, &opener->stream, &opener->response, &opener->error);
+    return 0;
+}
+
+/* A request whose server never answers is reached by abort() through the stream open()
+ * publishes before it waits: open() returns E_ABORT at once and hands the stream out, for the
+ * caller to close. */
+static void test_http_abort_while_opening(void **state)
+{
+    struct stall_server stall = { .silent = TRUE };
+    struct opener opener = {0};
+    WCHAR url[64];
+    HANDLE thread;
+    DWORD start;
+
+    stall_server_start(&stall);
+    swprintf(url, ARRAY_SIZE(url), L"http://127.0.0.1:%u/silent", stall.port);
+    opener.url = url;
+    opener.published_event = CreateEventW(NULL, TRUE, FALSE, NULL);
+    thread = CreateThread(NULL, 0, opener_thread, &opener, 0, NULL);
+    assert_int_equal(WAIT_OBJECT_0, WaitForSingleObject(opener.published_event, 10000));
+    assert_non_null(opener.published);
+    /* The server is silent: open() goes on waiting (a moment lets it reach WinHTTP; the test
+     * holds either way). */
+    assert_int_equal(WAIT_TIMEOUT, WaitForSingleObject(thread, 200));
+
+    start = GetTickCount();
+    http.ops->abort(opener.published);
+    assert_int_equal(WAIT_OBJECT_0, WaitForSingleObject(thread, 5000));
+    assert_true(GetTickCount() - start < 1000);
+    assert_hr(E_ABORT, opener.hr);
+    assert_hr(E_ABORT, opener.error.code);
+    assert_ptr_equal(opener.published, opener.stream);
+    assert_null(opener.response.headers);
+    CloseHandle(thread);
+    CloseHandle(opener.published_event);
+
+    http.ops->close(opener.stream);
+    stall_server_stop(&stall);
 }
 
 struct reader
@@ -1627,6 +1694,7 @@ int main(void)
         cmocka_unit_test_teardown(test_http_connection_refused, http_teardown),
         cmocka_unit_test_teardown(test_http_cut, http_teardown),
         cmocka_unit_test_teardown(test_http_abort, http_teardown),
+        cmocka_unit_test_teardown(test_http_abort_while_opening, http_teardown),
         cmocka_unit_test_teardown(test_http_post, http_teardown),
         cmocka_unit_test_teardown(test_http_post_abort, http_teardown),
         cmocka_unit_test_teardown(test_http_custom_headers, http_teardown),

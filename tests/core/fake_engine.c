@@ -398,6 +398,18 @@ static HRESULT fake_transport_open(void *context, const struct transport_request
     ++transport->streams_opened;
     *out = stream;
     hr = S_OK;
+    if (request->opening && remote->while_opening)
+    {
+        request->opening(request->opening_context, stream);
+        remote->while_opening(remote->while_opening_context);
+        if (stream->aborted)
+        {
+            transport_response_free(response);
+            memset(response, 0, sizeof(*response));
+            error->context = BG_ERROR_CONTEXT_GENERAL_TRANSPORT;
+            hr = error->code = E_ABORT;
+        }
+    }
 
 out:
     if (record) record->hr = hr;

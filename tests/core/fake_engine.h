@@ -97,6 +97,12 @@ struct fake_remote
     UINT32 changed_seed;
     FILETIME changed_modified;
 
+    /* A server slow to answer: once a stream exists and is published (the request's
+     * `opening`), this runs as if another thread acted meanwhile; a stream aborted by then
+     * fails its open with E_ABORT (and stays the caller's to close). */
+    void (*while_opening)(void *context);
+    void *while_opening_context;
+
     unsigned int opens;                   /* open requests that reached this file */
 };
 

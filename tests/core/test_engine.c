@@ -435,6 +435,42 @@ static void test_files_in_order(void **state)
     check_closed();
 }
 
+static void suspend_job(void *context)
+{
+    suspend(context);
+}
+
+/* Suspend reaches a request whose server has not answered yet: the open returns at once with
+ * E_ABORT, the chunk counts for nothing, the stream is closed, and Resume starts over. */
+static void test_abort_while_opening(void **state)
+{
+    struct engine_job *job = new_job(BG_JOB_PRIORITY_NORMAL);
+    struct fake_remote *remote;
+    struct engine_file *file;
+
+    file = add_file(job, L"http://s/slow", L"slow");
+    remote = fake_transport_add(&fx->fake.transport, L"http://s/slow", 2500, 3);
+    remote->while_opening = suspend_job;
+    remote->while_opening_context = job;
+    engine_resume_locked(eng(), job);
+
+    assert_hr(S_OK, step(NULL));
+    assert_state(BG_JOB_STATE_SUSPENDED, job);
+    assert_int_equal(1, fx->fake.transport.aborts);
+    assert_int_equal(1, fx->fake.transport.streams_opened);
+    assert_int_equal(1, fx->fake.transport.streams_closed);
+    assert_null(job->run);
+    assert_false(job->error.set);
+    assert_int_equal(0, file->bytes_transferred);
+
+    remote->while_opening = NULL;
+    engine_resume_locked(eng(), job);
+    assert_int_equal(INFINITE, run_idle());
+    assert_state(BG_JOB_STATE_TRANSFERRED, job);
+    check_content(file, 3, 2500);
+    check_closed();
+}
+
 /* -------------------------------------------------------------------------------------------- */
 /* Scheduling                                                                                     */
 
@@ -1956,6 +1992,7 @@ int main(void)
     {
         TEST(test_single_file),
         TEST(test_files_in_order),
+        TEST(test_abort_while_opening),
         TEST(test_priority_order),
         TEST(test_time_slice),
         TEST(test_lowest_priority_yields),
