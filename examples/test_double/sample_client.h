@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* A small BITS client, the kind of code docs/test-double.md shows how to test: it fetches one
- * file in the background with the header its server wants, and later finishes the job. It knows
- * nothing of openbits; its tests (test_sample_client.c in C with cmocka, test_sample_client.cpp
+ * file in the background with the header its server wants, and later finishes the job; it also
+ * sends a report in an upload-reply job and reads the server's reply. It knows nothing of openbits; its tests (test_sample_client.c in C with cmocka, test_sample_client.cpp
  * in C++) steer openbits' test double around it. */
 #ifndef SAMPLE_CLIENT_H
 #define SAMPLE_CLIENT_H
@@ -26,6 +26,15 @@ HRESULT sample_start(IBackgroundCopyManager *manager, const WCHAR *url, const WC
 /* What became of the job: S_OK when its file is in place (the job completed), the job's error
  * code when it failed (the job cancelled), S_FALSE while it is still going. */
 HRESULT sample_finish(IBackgroundCopyManager *manager, const GUID *id);
+
+/* Sends the file at path to url in an upload-reply job, with the client's header and retry
+ * delay, resumed. *id names the job for sample_reply. */
+HRESULT sample_send(IBackgroundCopyManager *manager, const WCHAR *url, const WCHAR *path, GUID *id);
+
+/* The server's reply to sample_send: S_OK with *reply (CoTaskMemFree it) of *size bytes (the
+ * job completed), the job's error code when it failed (the job cancelled), S_FALSE while it is
+ * still going. */
+HRESULT sample_reply(IBackgroundCopyManager *manager, const GUID *id, BYTE **reply, UINT64 *size);
 
 #ifdef __cplusplus
 }

@@ -111,6 +111,29 @@ static void answer_status(const WCHAR *url, DWORD status, DWORD times)
     assert_hr(S_OK, IOpenBitsTestControl_AddRule(control, &rule, &id));
 }
 
+/* A rule that answers uploads as a BITS server whose application replies with text. */
+static void reply_with(const WCHAR *url, const char *text)
+{
+    OPENBITS_RULE rule = { 0 };
+    DWORD id;
+
+    rule.pattern = (WCHAR *)url;
+    rule.action = OPENBITS_ACTION_UPLOAD_REPLY;
+    rule.content = (BYTE *)text;
+    rule.content_size = (DWORD)strlen(text);
+    assert_hr(S_OK, IOpenBitsTestControl_AddRule(control, &rule, &id));
+}
+
+static void write_file(const WCHAR *path, const char *text)
+{
+    HANDLE file = CreateFileW(path, GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, 0, NULL);
+    DWORD written;
+
+    assert_true(file != INVALID_HANDLE_VALUE);
+    WriteFile(file, text, (DWORD)strlen(text), &written, NULL);
+    CloseHandle(file);
+}
+
 static void wait_for(const GUID *id, BG_JOB_STATE state)
 {
     BG_JOB_STATE reached;
@@ -185,6 +208,36 @@ static void test_client_sends_its_header(void **state)
     OpenBitsFreeRequest(&request);
 }
 
+static void test_upload_reply_returns_a_reply(void **state)
+{
+    OPENBITS_REQUEST request;
+    WCHAR path[MAX_PATH];
+    BYTE *reply;
+    UINT64 size;
+    DWORD count, i, sent = 0;
+    GUID id;
+
+    reply_with(L"https://reports.example/submit", "ticket=42");
+    local_file(L"report.txt", path);
+    write_file(path, "disk full on C:");
+    assert_hr(S_OK, sample_send(manager, L"https://reports.example/submit", path, &id));
+    wait_for(&id, BG_JOB_STATE_TRANSFERRED);
+    assert_hr(S_OK, sample_reply(manager, &id, &reply, &size));
+    assert_int_equal(size, 9);
+    assert_memory_equal(reply, "ticket=42", 9);
+    CoTaskMemFree(reply);
+
+    /* What the client sent: the journal has the upload's fragments (BITS_POST packets). */
+    assert_hr(S_OK, IOpenBitsTestControl_GetJournalCount(control, &count));
+    for (i = 0; i < count; ++i)
+    {
+        assert_hr(S_OK, IOpenBitsTestControl_GetJournalEntry(control, i, &request));
+        if (wcsstr(request.headers, L"BITS-Packet-Type: Fragment\r\n")) sent += (DWORD)request.bytes;
+        OpenBitsFreeRequest(&request);
+    }
+    assert_int_equal(sent, strlen("disk full on C:"));
+}
+
 int main(void)
 {
     static const struct CMUnitTest tests[] =
@@ -193,6 +246,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_503_twice_then_success_after_the_retry_delay, setup, teardown),
         cmocka_unit_test_setup_teardown(test_404_reaches_job_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_client_sends_its_header, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_upload_reply_returns_a_reply, setup, teardown),
     };
     int failures;
 

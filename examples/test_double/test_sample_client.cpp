@@ -91,6 +91,16 @@ public:
         rule.times = times;
         control->AddRule(&rule, &id);
     }
+    void reply(const wchar_t *url, const char *text)
+    {
+        OPENBITS_RULE rule = {};
+        DWORD id;
+        rule.pattern = const_cast<wchar_t *>(url);
+        rule.action = OPENBITS_ACTION_UPLOAD_REPLY;
+        rule.content = reinterpret_cast<BYTE *>(const_cast<char *>(text));
+        rule.content_size = static_cast<DWORD>(std::strlen(text));
+        control->AddRule(&rule, &id);
+    }
     bool reaches(const GUID &job, BG_JOB_STATE state)
     {
         BG_JOB_STATE reached;
@@ -186,6 +196,28 @@ void sends_its_header()
     CHECK(headers.find(SAMPLE_CLIENT_HEADER L"\r\n") != std::wstring::npos);
 }
 
+void upload_reply_returns_a_reply()
+{
+    TestDouble bits;
+    CHECK(bits.ok());
+    bits.reply(L"https://reports.example/submit", "ticket=42");
+    std::wstring path = local_file(L"report.txt");
+    HANDLE file = CreateFileW(path.c_str(), GENERIC_WRITE, 0, nullptr, CREATE_ALWAYS, 0, nullptr);
+    CHECK(file != INVALID_HANDLE_VALUE);
+    DWORD written;
+    WriteFile(file, "disk full on C:", 15, &written, nullptr);
+    CloseHandle(file);
+    GUID job;
+    CHECK(sample_send(bits.manager.get(), L"https://reports.example/submit", path.c_str(), &job) == S_OK);
+    CHECK(bits.reaches(job, BG_JOB_STATE_TRANSFERRED));
+    BYTE *data;
+    UINT64 size;
+    CHECK(sample_reply(bits.manager.get(), &job, &data, &size) == S_OK);
+    std::string reply(reinterpret_cast<char *>(data), static_cast<size_t>(size));
+    CoTaskMemFree(data);
+    CHECK(reply == "ticket=42");
+}
+
 } // namespace
 
 int main()
@@ -197,6 +229,7 @@ int main()
         { "503 twice, then success after the retry delay", retries_503_after_the_retry_delay },
         { "404 reaches JobError", not_found_reaches_job_error },
         { "the client sends its header", sends_its_header },
+        { "upload-reply returns a reply", upload_reply_returns_a_reply },
     };
     for (auto &test : tests)
     {
