@@ -324,6 +324,41 @@ static void test_upload_reply_without_reply(void **state)
     IBackgroundCopyJob5_Release(job);
 }
 
+/* By reference: an accept rule's headers name a reply URL, which another rule serves. */
+static void test_upload_reply_by_reference(void **state)
+{
+    static const WCHAR url[] = L"https://upload.test/ref";
+    OPENBITS_RULE rule = { 0 };
+    IBackgroundCopyJob5 *job;
+    OPENBITS_REQUEST entry;
+    BYTE *data = NULL;
+    UINT64 length = 0;
+    DWORD serve_id;
+    GUID id;
+
+    rule.pattern = (WCHAR *)url;
+    rule.action = OPENBITS_ACTION_UPLOAD_ACCEPT;
+    rule.headers = (WCHAR *)L"BITS-Reply-URL: https://replies.test/r1";
+    assert_hr(S_OK, IOpenBitsTestControl_AddRule(control, &rule, &serve_id));
+    memset(&rule, 0, sizeof(rule));
+    rule.pattern = (WCHAR *)L"https://replies.test/r1";
+    rule.content = (BYTE *)"elsewhere";
+    rule.content_size = 9;
+    assert_hr(S_OK, IOpenBitsTestControl_AddRule(control, &rule, &serve_id));
+    job = upload_job(BG_JOB_TYPE_UPLOAD_REPLY, url, L"ref.txt", 10, &id);
+    wait_state(&id, BG_JOB_STATE_TRANSFERRED);
+    assert_hr(S_OK, IBackgroundCopyJob5_GetReplyData(job, &data, &length));
+    assert_int_equal(length, 9);
+    assert_memory_equal(data, "elsewhere", 9);
+    CoTaskMemFree(data);
+    assert_hr(S_OK, IBackgroundCopyJob5_Complete(job));
+    IBackgroundCopyJob5_Release(job);
+    assert_hr(S_OK, IOpenBitsTestControl_GetJournalEntry(control, 3, &entry));
+    assert_true(!wcscmp(entry.url, L"https://replies.test/r1"));
+    assert_int_equal(entry.rule, serve_id);
+    OpenBitsFreeRequest(&entry);
+}
+
 /* "Reject twice, then accept" is one limited rule before an accept rule; each retry waits for
  * the retry delay, in virtual time. */
 static void test_upload_rejected_twice_then_accepted(void **state)
@@ -559,6 +594,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_upload_accepted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upload_reply_by_value, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upload_reply_without_reply, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_upload_reply_by_reference, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upload_rejected_twice_then_accepted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upload_rejected_with_bits_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upload_bare_status_and_transport_error, setup, teardown),
