@@ -5,7 +5,10 @@
  * each section name and each "key=value" line here in file order.
  *
  * The section [openbits] holds the settings (time, unmatched, unmatched-error); every other
- * section is one rule, in file order. Any mistake makes the whole scenario invalid: *error then
+ * section is one rule, in file order: url, match, times, action (serve, status, fail, accept,
+ * reject, reply), size, content, content-hex, content-file, header, ranges, size-known, modified,
+ * reset-after, bytes-per-second, status, error, packets (upload packets the rule takes) and
+ * error-context (server or application, of a reject rule). Any mistake makes the whole scenario invalid: *error then
  * says where and why, and the caller applies nothing. */
 #ifndef OPENBITS_CORE_SCENARIO_H
 #define OPENBITS_CORE_SCENARIO_H

@@ -180,9 +180,10 @@ struct script_stream
     enum remote_kind kind;
 };
 
-/* Opens a stream on the rule for the request at time now: S_OK with *response filled (headers
- * malloc'd), or the failure the rule answers with *error filled. The stream takes a reference
- * on the rule (dropped by script_stream_close) only on success. */
+/* Opens a stream on the rule for the request (a GET) at time now: S_OK with *response filled
+ * (headers malloc'd), or the failure the rule answers with *error filled. A REPLY rule serves
+ * its content for a reply URL of one of its sessions whose upload is complete, else 404. The
+ * stream takes a reference on the rule (dropped by script_stream_close) only on success. */
 HRESULT script_open(struct script_rule *rule, const struct transport_request *request, UINT64 now,
                     struct script_stream *stream, struct transport_response *response,
                     struct transfer_error *error);
