@@ -145,8 +145,17 @@ static void session_free(struct http_session *session)
 static void transport_release(struct http_transport *transport)
 {
     struct http_session *session, *next;
+    LONG left = InterlockedDecrement(&transport->refcount);
 
-    if (InterlockedDecrement(&transport->refcount)) return;
+    if (left == 1)
+    {
+        /* Only the owner's is left: wake http_transport_destroy (taking the lock orders this
+         * after its check). */
+        AcquireSRWLockExclusive(&transport->lock);
+        ReleaseSRWLockExclusive(&transport->lock);
+        WakeAllConditionVariable(&transport->streams_gone);
+    }
+    if (left) return;
     for (session = transport->sessions; session; session = next)
     {
         next = session->next;
@@ -1180,14 +1189,28 @@ HRESULT http_transport_create(struct transport *out)
     module_lock();
     transport->refcount = 1;
     InitializeSRWLock(&transport->lock);
+    InitializeConditionVariable(&transport->streams_gone);
     out->ops = &http_transport_ops;
     out->context = transport;
     return S_OK;
 }
 
+/* Waits (at most CLOSE_WAIT_MS) for the streams WinHTTP still holds (a stream closed after
+ * abort() does not wait for them, see stream_close), so that the service ends with nothing of
+ * ours running in WinHTTP when it can. */
 void http_transport_destroy(struct transport *transport)
 {
-    if (transport->context) transport_release(transport->context);
+    struct http_transport *http = transport->context;
+    ULONGLONG deadline = GetTickCount64() + CLOSE_WAIT_MS, now;
+
+    if (http)
+    {
+        AcquireSRWLockExclusive(&http->lock);
+        while (http->refcount > 1 && (now = GetTickCount64()) < deadline)
+            SleepConditionVariableSRW(&http->streams_gone, &http->lock, (DWORD)(deadline - now), 0);
+        ReleaseSRWLockExclusive(&http->lock);
+        transport_release(http);
+    }
     transport->ops = NULL;
     transport->context = NULL;
 }

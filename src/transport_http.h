@@ -33,7 +33,8 @@ struct http_session
 struct http_transport
 {
     LONG refcount;              /* the owner's (create..destroy) + one per live stream */
-    SRWLOCK lock;               /* leaf lock: guards `sessions` only */
+    SRWLOCK lock;               /* leaf lock: guards `sessions` */
+    CONDITION_VARIABLE streams_gone;      /* refcount came down to the owner's */
     struct http_session *sessions;        /* never removed before the transport goes [lock] */
 };
 
