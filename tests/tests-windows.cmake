@@ -136,7 +136,7 @@ add_dependencies(test_registration registration_probe)
 # of src/ (not the module's entry points) into the test, which then plays the engine's part on
 # the job and file records directly.
 set(OBJECT_SOURCES ${OPENBITS_SOURCES})
-list(FILTER OBJECT_SOURCES EXCLUDE REGEX "/(module|register|class_factory|engine_host|transport_http|transport_file)\\.c$")
+list(FILTER OBJECT_SOURCES EXCLUDE REGEX "/(module|register|class_factory|engine_host|transport_http|transport_file|proxy|surrogate)\\.c$")
 openbits_wine_test(unit_job_internals SOURCES
     ${CMAKE_SOURCE_DIR}/tests/com/unit_job_internals.c
     ${CMAKE_SOURCE_DIR}/tests/support/module_stub.c
