@@ -13,30 +13,43 @@ const CLSID CLSID_openbits_ProxyStub =
 
 extern const ExtendedProxyFileInfo bits_ProxyFileInfo;    /* bits_p.c */
 
-static const ProxyFileInfo *proxy_files[] = { &bits_ProxyFileInfo, NULL };
+#define MAX_INTERFACES 64
+
+/* rpcrt4 fills the empty slots of the stubs' IRpcStubBuffer vtables when the factory starts
+ * (the asynchronous interface's are all empty in MinGW-w64's rpcproxy.h), and widl makes them
+ * const, in read-only memory: the factory works on writable copies. */
+static CInterfaceStubVtbl stub_vtbls[MAX_INTERFACES];
+static const CInterfaceStubVtbl *stub_list[MAX_INTERFACES + 1];
+static ProxyFileInfo file_info;
+static const ProxyFileInfo *proxy_files[2];
 static CStdPSFactoryBuffer ps_factory;                    /* rpcrt4's, counts its proxies and stubs */
 
-static struct proxy_interface interfaces[64];
+static struct proxy_interface interfaces[MAX_INTERFACES];
 static size_t interface_count;
-static INIT_ONCE interfaces_once = INIT_ONCE_STATIC_INIT;
+static INIT_ONCE init_once = INIT_ONCE_STATIC_INIT;
 
-static BOOL CALLBACK list_interfaces(INIT_ONCE *once, void *param, void **context)
+static BOOL CALLBACK init_proxy_files(INIT_ONCE *once, void *param, void **context)
 {
     const ProxyFileInfo *file = &bits_ProxyFileInfo;
     unsigned short i;
 
-    for (i = 0; i < file->TableSize && interface_count < ARRAY_SIZE(interfaces); ++i)
+    memcpy(&file_info, file, sizeof(file_info));
+    for (i = 0; i < file->TableSize && i < MAX_INTERFACES; ++i)
     {
-        interfaces[interface_count].iid = file->pProxyVtblList[i]->header.piid;
-        interfaces[interface_count].name = file->pNamesArray[i];
-        ++interface_count;
+        stub_vtbls[i] = *file->pStubVtblList[i];
+        stub_list[i] = &stub_vtbls[i];
+        interfaces[i].iid = file->pStubVtblList[i]->header.piid;
+        interfaces[i].name = file->pNamesArray[i];
     }
+    interface_count = i;
+    file_info.pStubVtblList = (const PCInterfaceStubVtblList *)stub_list;
+    proxy_files[0] = &file_info;
     return TRUE;
 }
 
 const struct proxy_interface *proxy_interfaces(size_t *count)
 {
-    InitOnceExecuteOnce(&interfaces_once, list_interfaces, NULL, NULL);
+    InitOnceExecuteOnce(&init_once, init_proxy_files, NULL, NULL);
     *count = interface_count;
     return interfaces;
 }
@@ -47,6 +60,7 @@ CSTDSTUBBUFFERRELEASE(&ps_factory)
 
 HRESULT proxy_get_class_object(REFCLSID clsid, REFIID riid, void **out)
 {
+    InitOnceExecuteOnce(&init_once, init_proxy_files, NULL, NULL);
     return NdrDllGetClassObject(clsid, riid, out, proxy_files, &CLSID_openbits_ProxyStub, &ps_factory);
 }
 
