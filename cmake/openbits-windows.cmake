@@ -21,7 +21,8 @@ add_custom_command(
     COMMAND ${WIDL} -m64 --win64 -I${WINE_INCLUDE_DIR} -L${WINE_TLB_DIR}
             -h -H bits.h -u -U bits_i.c -Oicf -p -P bits_p.c -t -T bits.tlb
             ${IDL_FILE}
-    DEPENDS ${IDL_FILE}
+    COMMAND ${CMAKE_COMMAND} -DFILE=${GENERATED_DIR}/bits_p.c -P ${CMAKE_SOURCE_DIR}/cmake/fix_widl_proxy.cmake
+    DEPENDS ${IDL_FILE} ${CMAKE_SOURCE_DIR}/cmake/fix_widl_proxy.cmake
     WORKING_DIRECTORY ${GENERATED_DIR}
     COMMENT "widl idl/bits.idl"
     VERBATIM)

@@ -5,6 +5,7 @@
  * interface that has no proxy registered yet, so clients in other processes and the DLL
  * surrogate (surrogate.c) marshal them through us. */
 #include <rpcproxy.h>
+#include <stdlib.h>
 
 #include "proxy.h"
 
@@ -82,3 +83,220 @@ HRESULT __RPC_STUB IBackgroundCopyGroup_SetProp_Stub(IBackgroundCopyGroup *iface
 {
     return IBackgroundCopyGroup_SetProp(iface, property, value);
 }
+
+/* IBackgroundCopyFile5's properties: the string of the one arm crosses (idl/bits.idl); for any
+ * other identifier no value, as the union has no arm to read it from. */
+HRESULT CALLBACK IBackgroundCopyFile5_SetProperty_Proxy(IBackgroundCopyFile5 *iface, BITS_FILE_PROPERTY_ID id,
+                                                        BITS_FILE_PROPERTY_VALUE value)
+{
+    return IBackgroundCopyFile5_RemoteSetProperty_Proxy(iface, id,
+            id == BITS_FILE_PROPERTY_ID_HTTP_RESPONSE_HEADERS ? value.String : NULL);
+}
+
+HRESULT __RPC_STUB IBackgroundCopyFile5_SetProperty_Stub(IBackgroundCopyFile5 *iface, BITS_FILE_PROPERTY_ID id,
+                                                         const WCHAR *string)
+{
+    BITS_FILE_PROPERTY_VALUE value;
+
+    value.String = (WCHAR *)string;
+    return IBackgroundCopyFile5_SetProperty(iface, id, value);
+}
+
+HRESULT CALLBACK IBackgroundCopyFile5_GetProperty_Proxy(IBackgroundCopyFile5 *iface, BITS_FILE_PROPERTY_ID id,
+                                                        BITS_FILE_PROPERTY_VALUE *value)
+{
+    WCHAR *string = NULL;
+    HRESULT hr;
+
+    if (!value) return HRESULT_FROM_WIN32(RPC_X_NULL_REF_POINTER);   /* what the union's proxy says */
+    hr = IBackgroundCopyFile5_RemoteGetProperty_Proxy(iface, id, &string);
+    if (id == BITS_FILE_PROPERTY_ID_HTTP_RESPONSE_HEADERS)
+        value->String = string;
+    else
+        CoTaskMemFree(string);
+    return hr;
+}
+
+HRESULT __RPC_STUB IBackgroundCopyFile5_GetProperty_Stub(IBackgroundCopyFile5 *iface, BITS_FILE_PROPERTY_ID id,
+                                                         WCHAR **string)
+{
+    BITS_FILE_PROPERTY_VALUE value;
+    HRESULT hr;
+
+    value.String = NULL;
+    hr = IBackgroundCopyFile5_GetProperty(iface, id, &value);
+    *string = id == BITS_FILE_PROPERTY_ID_HTTP_RESPONSE_HEADERS ? value.String : NULL;
+    return hr;
+}
+
+/* --- enumerators ----------------------------------------------------------------------------
+ * Every enumerator's Next is [local]; RemoteNext ([call_as(Next)], idl/bits.idl) carries whether
+ * the caller gave an array, pceltFetched as given, and the fetched items: interfaces as one block
+ * of marshal data (MSHCTX_LOCAL, as everything our proxies carry), GUIDs as an array. The object
+ * answers the arguments as in process, and the slots past the fetched items are NULL, as there. */
+
+/* Stub side: the items' marshal data in a CoTaskMemAlloc'd block; on failure, nothing (the
+ * references already marshaled are given back). The items stay the caller's to release. */
+static HRESULT marshal_items(REFIID iid, IUnknown **items, ULONG count, DWORD *size, BYTE **data)
+{
+    LARGE_INTEGER zero = {{0}};
+    ULARGE_INTEGER end;
+    IStream *stream;
+    HGLOBAL memory;
+    ULONG i;
+    HRESULT hr;
+
+    *size = 0;
+    *data = NULL;
+    if (!count) return S_OK;
+    if (FAILED(hr = CreateStreamOnHGlobal(NULL, TRUE, &stream))) return hr;
+    for (i = 0; i < count && SUCCEEDED(hr); ++i)
+        hr = CoMarshalInterface(stream, iid, items[i], MSHCTX_LOCAL, NULL, MSHLFLAGS_NORMAL);
+    if (SUCCEEDED(hr)) hr = IStream_Seek(stream, zero, STREAM_SEEK_CUR, &end);
+    if (SUCCEEDED(hr)) hr = GetHGlobalFromStream(stream, &memory);
+    if (SUCCEEDED(hr) && !(*data = CoTaskMemAlloc(end.QuadPart ? end.QuadPart : 1))) hr = E_OUTOFMEMORY;
+    if (SUCCEEDED(hr))
+    {
+        memcpy(*data, GlobalLock(memory), end.QuadPart);
+        GlobalUnlock(memory);
+        *size = (DWORD)end.QuadPart;
+    }
+    else
+    {
+        ULONG marshaled = i ? i - 1 : 0;   /* the failed one left nothing */
+
+        IStream_Seek(stream, zero, STREAM_SEEK_SET, NULL);
+        for (i = 0; i < marshaled; ++i) CoReleaseMarshalData(stream);
+    }
+    IStream_Release(stream);
+    return hr;
+}
+
+/* Proxy side: `count` interfaces from the marshal data into items; on failure none (the data of
+ * those not unmarshaled is released). */
+static HRESULT unmarshal_items(REFIID iid, const BYTE *data, DWORD size, ULONG count, IUnknown **items)
+{
+    IStream *stream;
+    HGLOBAL memory;
+    ULONG i, done;
+    HRESULT hr = S_OK;
+
+    if (!count) return S_OK;
+    if (!(memory = GlobalAlloc(GMEM_MOVEABLE, size ? size : 1))) return E_OUTOFMEMORY;
+    memcpy(GlobalLock(memory), data, size);
+    GlobalUnlock(memory);
+    if (FAILED(hr = CreateStreamOnHGlobal(memory, TRUE, &stream)))
+    {
+        GlobalFree(memory);
+        return hr;
+    }
+    for (done = 0; done < count && SUCCEEDED(hr); ++done)
+        hr = CoUnmarshalInterface(stream, iid, (void **)&items[done]);
+    if (FAILED(hr))
+    {
+        for (i = 0; i + 1 < done; ++i)
+        {
+            IUnknown_Release(items[i]);
+            items[i] = NULL;
+        }
+        items[done - 1] = NULL;
+        for (i = done; i < count; ++i) CoReleaseMarshalData(stream);
+    }
+    IStream_Release(stream);
+    return hr;
+}
+
+#define ENUM_NEXT_INTERFACES(type, item)                                                           \
+    HRESULT CALLBACK type##_Next_Proxy(type *iface, ULONG celt, item **elements, ULONG *fetched)   \
+    {                                                                                              \
+        ULONG count = 0, i;                                                                        \
+        DWORD size = 0;                                                                            \
+        BYTE *data = NULL;                                                                         \
+        HRESULT hr, unmarshaled;                                                                   \
+                                                                                                   \
+        hr = type##_RemoteNext_Proxy(iface, celt, elements != NULL, &count, &size, &data, fetched); \
+        if (count && (!elements || count > celt))                                                  \
+            unmarshaled = RPC_X_BAD_STUB_DATA;                                                     \
+        else                                                                                       \
+            unmarshaled = unmarshal_items(&IID_##item, data, size, count, (IUnknown **)elements);   \
+        CoTaskMemFree(data);                                                                       \
+        if (FAILED(unmarshaled))                                                                   \
+        {                                                                                          \
+            if (fetched) *fetched = 0;                                                             \
+            return unmarshaled;                                                                    \
+        }                                                                                          \
+        if (elements)                                                                              \
+            for (i = count; i < celt; ++i) elements[i] = NULL;                                     \
+        return hr;                                                                                 \
+    }                                                                                              \
+    HRESULT __RPC_STUB type##_Next_Stub(type *iface, ULONG celt, BOOL array, ULONG *count,         \
+                                        DWORD *size, BYTE **data, ULONG *fetched)                  \
+    {                                                                                              \
+        ULONG got = 0, i;                                                                          \
+        item **elements = NULL;                                                                    \
+        HRESULT hr, marshaled;                                                                     \
+                                                                                                   \
+        *count = 0;                                                                                \
+        *size = 0;                                                                                 \
+        *data = NULL;                                                                              \
+        if (array && celt && !(elements = calloc(celt, sizeof(*elements)))) return E_OUTOFMEMORY;  \
+        hr = type##_Next(iface, celt, array ? elements : NULL, fetched);                           \
+        if (SUCCEEDED(hr) && elements)                                                             \
+        {                                                                                          \
+            while (got < celt && elements[got]) ++got;                                             \
+            if (FAILED(marshaled = marshal_items(&IID_##item, (IUnknown **)elements, got, size, data))) \
+            {                                                                                      \
+                hr = marshaled;                                                                    \
+                if (fetched) *fetched = 0;                                                         \
+            }                                                                                      \
+            else *count = got;                                                                     \
+        }                                                                                          \
+        if (elements)                                                                              \
+            for (i = 0; i < celt; ++i) if (elements[i]) item##_Release(elements[i]);               \
+        free(elements);                                                                            \
+        return hr;                                                                                 \
+    }
+
+ENUM_NEXT_INTERFACES(IEnumBackgroundCopyFiles, IBackgroundCopyFile)
+ENUM_NEXT_INTERFACES(IEnumBackgroundCopyJobs, IBackgroundCopyJob)
+ENUM_NEXT_INTERFACES(IEnumBitsPeerCacheRecords, IBitsPeerCacheRecord)
+ENUM_NEXT_INTERFACES(IEnumBitsPeers, IBitsPeer)
+
+#define ENUM_NEXT_GUIDS(type)                                                                      \
+    HRESULT CALLBACK type##_Next_Proxy(type *iface, ULONG celt, GUID *elements, ULONG *fetched)    \
+    {                                                                                              \
+        ULONG count = 0, i;                                                                        \
+        GUID *data = NULL;                                                                         \
+        HRESULT hr;                                                                                \
+                                                                                                   \
+        hr = type##_RemoteNext_Proxy(iface, celt, elements != NULL, &count, &data, fetched);       \
+        if (count && (!elements || count > celt))                                                  \
+        {                                                                                          \
+            CoTaskMemFree(data);                                                                   \
+            if (fetched) *fetched = 0;                                                             \
+            return RPC_X_BAD_STUB_DATA;                                                            \
+        }                                                                                          \
+        if (elements)                                                                              \
+            for (i = 0; i < celt; ++i) elements[i] = i < count ? data[i] : GUID_NULL;              \
+        CoTaskMemFree(data);                                                                       \
+        return hr;                                                                                 \
+    }                                                                                              \
+    HRESULT __RPC_STUB type##_Next_Stub(type *iface, ULONG celt, BOOL array, ULONG *count,         \
+                                        GUID **data, ULONG *fetched)                               \
+    {                                                                                              \
+        GUID *elements = NULL;                                                                     \
+        HRESULT hr;                                                                                \
+                                                                                                   \
+        *count = 0;                                                                                \
+        *data = NULL;                                                                              \
+        if (array && celt && !(elements = CoTaskMemAlloc(celt * sizeof(*elements))))               \
+            return E_OUTOFMEMORY;                                                                  \
+        hr = type##_Next(iface, celt, array ? elements : NULL, fetched);                           \
+        /* Without pceltFetched (celt 1), S_OK is the one element. */                              \
+        if (SUCCEEDED(hr) && elements) *count = fetched ? min(*fetched, celt) : hr == S_OK ? celt : 0; \
+        *data = elements;                                                                          \
+        return hr;                                                                                 \
+    }
+
+ENUM_NEXT_GUIDS(IEnumBackgroundCopyJobs1)
+ENUM_NEXT_GUIDS(IEnumBackgroundCopyGroups)

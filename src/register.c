@@ -264,16 +264,22 @@ static HRESULT add_class(struct reg_list *list, const struct reg_context *ctx, c
     return hr;
 }
 
+static BOOL under_wine(void)
+{
+    HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
+
+    return ntdll && GetProcAddress(ntdll, "wine_get_version");
+}
+
 /* Wine 8 looks for C:\windows\syswow64\dllhost.exe when DllSurrogate is empty, which a 64-bit
  * prefix lacks (BITS-SPEC.md §11.3): under Wine the value names the system's dllhost.exe; on
  * Windows it stays empty (the system's surrogate, as documented). */
 static void surrogate_path(WCHAR *path, size_t size)
 {
-    HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
     UINT len;
 
     path[0] = 0;
-    if (!ntdll || !GetProcAddress(ntdll, "wine_get_version")) return;
+    if (!under_wine()) return;
     len = GetSystemDirectoryW(path, (UINT)size);
     if (!len || len + ARRAY_SIZE(L"\\dllhost.exe") > size)
         path[0] = 0;
@@ -319,15 +325,19 @@ static HRESULT build_list(struct reg_list *list, const struct reg_context *ctx)
     return S_OK;
 }
 
-/* An proxied that has a proxy registered by someone else (Wine's qmgrprxy.dll, Windows' own
- * proxies, whose keys are protected) is left alone: our items for it are skipped. One we
- * registered before has a record in the backup. */
+/* An interface that has a proxy registered by someone else (Windows' own proxies, whose keys are
+ * protected) is left alone: our items for it are skipped. One we registered before has a record
+ * in the backup. Under Wine, ours replace those of Wine's qmgrprxy.dll (the record puts them back
+ * on unregistration): widl builds them with [ref] applied to both levels of `[out, ref] LPWSTR *`,
+ * so IBackgroundCopyError's strings never cross, and the enumerators' Next loses pceltFetched
+ * when fewer items than asked are returned (docs/conformance.md). */
 static BOOL interface_is_foreign(const struct reg_context *ctx, const IID *proxied)
 {
     WCHAR iid[39], subkey[KEY_PATH_MAX], path[KEY_PATH_MAX];
     HKEY key;
     BOOL found = FALSE;
 
+    if (under_wine()) return FALSE;
     StringFromGUID2(proxied, iid, ARRAY_SIZE(iid));
     swprintf(subkey, ARRAY_SIZE(subkey), L"Interface\\%ls", iid);
     if (SUCCEEDED(open_backup(ctx, subkey, FALSE, &key)))
