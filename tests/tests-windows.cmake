@@ -221,6 +221,11 @@ target_compile_options(test_oop PRIVATE ${OPENBITS_WARNINGS})
 target_link_libraries(test_oop PRIVATE test_support)
 target_link_options(test_oop PRIVATE -static-libgcc)
 add_dependencies(test_oop openbits oop_client oop_prefix)
+if(OPENSSL_PROGRAM)
+    add_dependencies(test_oop tls_certificate)
+    target_compile_definitions(test_oop PRIVATE OPENBITS_TLS_CERT="${TLS_DIR}/cert.pem"
+        OPENBITS_TLS_KEY="${TLS_DIR}/key.pem")
+endif()
 add_test(NAME wine.test_oop
     COMMAND sh -c "wine \"$1\" 2>\"$2\"; status=$?; cat \"$2\" >&2; exit $status"
             test_oop $<TARGET_FILE:test_oop> ${CMAKE_BINARY_DIR}/test_oop.stderr)

@@ -9,7 +9,7 @@
  *       STA with CoInitializeSecurity as Microsoft's samples call it, CLSCTX_LOCAL_SERVER: finds
  *       the job with GetJob and EnumJobs, adds URL, registers a callback, resumes, pumps messages
  *       until JobTransferred arrives on this thread, completes the job and checks the file.
- *   oop_client.exe transcript inproc|local DIR BASEURL
+ *   oop_client.exe transcript inproc|local DIR BASEURL [HTTPSBASEURL]
  *       Calls every interface (manager, job 1-5, HttpOptions 1-3, token options, files 1-6,
  *       enumerators, error, callbacks 1-3, peer-cache administration, legacy QMGR) and prints
  *       one line per call: HRESULT and results, with nothing that differs between runs (no ids,
@@ -114,6 +114,10 @@ struct callback
     WCHAR file_name[MAX_PATH];      /* the local name FileTransferred was given */
     GUID job_id;                    /* the job JobTransferred or JobError was given */
     HRESULT error_code;             /* from the IBackgroundCopyError JobError was given */
+    LONG validations;               /* ValidateServerCertificate calls */
+    DWORD certificate_length;       /* and what the first one was given */
+    BYTE certificate_first;
+    BOOL certificate_file_given;
 };
 
 static struct callback *impl_from_IBackgroundCopyCallback3(IBackgroundCopyCallback3 *iface)
@@ -242,6 +246,14 @@ static HRESULT WINAPI validation_ValidateServerCertificate(IBackgroundCopyServer
         IBackgroundCopyJob *job, IBackgroundCopyFile *file, DWORD cert_length, const BYTE *cert,
         DWORD encoding, DWORD store_length, const BYTE *store)
 {
+    struct callback *callback = impl_from_validation(iface);
+
+    if (InterlockedIncrement(&callback->validations) == 1)
+    {
+        callback->certificate_length = cert_length;
+        callback->certificate_first = cert_length ? cert[0] : 0;
+        callback->certificate_file_given = file != NULL;
+    }
     return S_OK;
 }
 
@@ -1157,6 +1169,47 @@ static void transcript_on_demand(IBackgroundCopyManager *manager, struct callbac
     IBackgroundCopyJob_Release(job);
 }
 
+/* HTTPS with a self-signed certificate: the client's validation callback (10.3) is asked, with the
+ * server's certificate, before the transfer goes on. */
+static void transcript_certificate(IBackgroundCopyManager *manager, struct callback *callback, const WCHAR *https)
+{
+    IBackgroundCopyJobHttpOptions3 *http3;
+    IBackgroundCopyJob *job;
+    WCHAR remote[256], local[MAX_PATH];
+    HRESULT hr;
+    GUID id;
+
+    callback_reset(callback);
+    callback->validations = 0;
+    hr = IBackgroundCopyManager_CreateJob(manager, L"https", BG_JOB_TYPE_DOWNLOAD, &id, &job);
+    line("https: CreateJob", hr, NULL);
+    if (FAILED(hr)) return;
+    swprintf(remote, ARRAYSIZE(remote), L"%ls/file/3000?name=h", https);
+    local_path(L"h.bin", local, ARRAYSIZE(local));
+    DeleteFileW(local);
+    line("https: AddFile", IBackgroundCopyJob_AddFile(job, remote, local), NULL);
+    if (SUCCEEDED(hr = IBackgroundCopyJob_QueryInterface(job, &IID_IBackgroundCopyJobHttpOptions3, (void **)&http3)))
+    {
+        line("https: SetSecurityFlags", IBackgroundCopyJobHttpOptions3_SetSecurityFlags(http3,
+             BG_SSL_IGNORE_UNKNOWN_CA | BG_SSL_IGNORE_CERT_CN_INVALID), NULL);
+        line("https: SetServerCertificateValidationInterface",
+             IBackgroundCopyJobHttpOptions3_SetServerCertificateValidationInterface(http3,
+                 (IUnknown *)&callback->IBackgroundCopyServerCertificateValidationCallback_iface), NULL);
+        IBackgroundCopyJobHttpOptions3_Release(http3);
+    }
+    line("https: SetNotifyInterface", IBackgroundCopyJob_SetNotifyInterface(job,
+         (IUnknown *)&callback->IBackgroundCopyCallback3_iface), NULL);
+    line("https: Resume", IBackgroundCopyJob_Resume(job), NULL);
+    line("https: JobTransferred", 0, "%s", pump_wait(callback->transferred, WAIT_MS) ? "called" : "NOT CALLED");
+    line("https: ValidateServerCertificate", 0, "%s, %s, %s", callback->validations ? "called" : "NOT CALLED",
+         callback->certificate_length && callback->certificate_first == 0x30 ? "a DER certificate" : "NO CERTIFICATE",
+         callback->certificate_file_given ? "with the file" : "WITHOUT THE FILE");
+    line("https: Complete", IBackgroundCopyJob_Complete(job), NULL);
+    IBackgroundCopyJob_SetNotifyInterface(job, NULL);
+    IBackgroundCopyJob_Release(job);
+    DeleteFileW(local);
+}
+
 static void transcript_peercache(IBackgroundCopyManager *manager)
 {
     IBitsPeerCacheAdministration *admin;
@@ -1326,7 +1379,7 @@ static void transcript_qmgr(DWORD context)
     IBackgroundCopyQMgr_Release(qmgr);
 }
 
-static int run_transcript(const WCHAR *mode, const WCHAR *dir, const WCHAR *base)
+static int run_transcript(const WCHAR *mode, const WCHAR *dir, const WCHAR *base, const WCHAR *https)
 {
     IBackgroundCopyManager *manager;
     struct callback callback;
@@ -1358,6 +1411,7 @@ static int run_transcript(const WCHAR *mode, const WCHAR *dir, const WCHAR *base
     transcript_download(manager, &callback);
     transcript_error(manager, &callback);
     transcript_on_demand(manager, &callback);
+    if (https) transcript_certificate(manager, &callback, https);
     transcript_peercache(manager);
     line("Manager.Release", 0, "%lu", IBackgroundCopyManager_Release(manager));
     transcript_qmgr(context);
@@ -1378,7 +1432,7 @@ int wmain(int argc, WCHAR **argv)
             && SUCCEEDED(CLSIDFromString(argv[3], &id)))
         return run_finish(&clsid, &id, argv[4], argv[5]);
     if (argc >= 5 && !wcscmp(argv[1], L"transcript"))
-        return run_transcript(argv[2], argv[3], argv[4]);
+        return run_transcript(argv[2], argv[3], argv[4], argc >= 6 && argv[5][0] ? argv[5] : NULL);
     fprintf(stderr, "usage: oop_client.exe create|finish|transcript ...\n");
     return 3;
 }

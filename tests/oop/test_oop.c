@@ -21,7 +21,16 @@
 #define SURROGATE_EXIT_MS    60000
 
 static WCHAR dll_path[MAX_PATH], client_path[MAX_PATH], dir[MAX_PATH];
-static struct test_server server;
+static struct test_server server, tls_server;
+
+/* The build's self-signed certificate for the HTTPS server (tests/tests-windows.cmake). */
+#ifdef OPENBITS_TLS_CERT
+#define HAVE_TLS 1
+#else
+#define HAVE_TLS 0
+#define OPENBITS_TLS_CERT NULL
+#define OPENBITS_TLS_KEY NULL
+#endif
 
 static const WCHAR wine_bits_appid[] = L"{69AD4AEE-51BE-439B-A92C-86AE490E8B30}";
 static const WCHAR openbits_appid[] = L"{92819AD7-CF40-4D13-B2CF-8EBD9B48711C}";
@@ -244,9 +253,15 @@ static int group_setup(void **state)
     test_file_path(L"test_oop.d", dir, ARRAYSIZE(dir));
     CreateDirectoryW(dir, NULL);
     if (!test_server_start(&server)) return -1;
-    /* The clients inherit handles: not the server's stdin, which must end when we stop it. */
+    if (HAVE_TLS && !test_server_start_tls(&tls_server, OPENBITS_TLS_CERT, OPENBITS_TLS_KEY, NULL)) return -1;
+    /* The clients inherit handles: not the servers' stdin, which must end when we stop them. */
     control = server.control;
     SetHandleInformation((HANDLE)control, HANDLE_FLAG_INHERIT, 0);
+    if (HAVE_TLS)
+    {
+        control = tls_server.control;
+        SetHandleInformation((HANDLE)control, HANDLE_FLAG_INHERIT, 0);
+    }
     /* A run that died half-way leaves its registration behind: undo it first. */
     regsvr32(L"/u");
     return 0;
@@ -256,6 +271,7 @@ static int group_teardown(void **state)
 {
     regsvr32(L"/u");
     test_server_stop(&server);
+    if (HAVE_TLS) test_server_stop(&tls_server);
     CoUninitialize();
     return 0;
 }
@@ -316,9 +332,11 @@ static void test_every_interface_across_the_boundary(void **state)
     CreateDirectoryW(inproc_dir, NULL);
     CreateDirectoryW(local_dir, NULL);
 
-    assert_int_equal(client(L"inproc.log", L"transcript inproc \"%ls\" %ls", inproc_dir, server.base_url), 0);
+    assert_int_equal(client(L"inproc.log", L"transcript inproc \"%ls\" %ls %ls", inproc_dir, server.base_url,
+                            HAVE_TLS ? tls_server.base_url : L""), 0);
     assert_null(find_surrogate());
-    assert_int_equal(client(L"local.log", L"transcript local \"%ls\" %ls", local_dir, server.base_url), 0);
+    assert_int_equal(client(L"local.log", L"transcript local \"%ls\" %ls %ls", local_dir, server.base_url,
+                            HAVE_TLS ? tls_server.base_url : L""), 0);
     inproc = read_log(L"inproc.log");
     local = read_log(L"local.log");
     /* The one line that must differ: what the client holds. */
