@@ -26,12 +26,25 @@ add_custom_command(
     WORKING_DIRECTORY ${GENERATED_DIR}
     COMMENT "widl idl/bits.idl"
     VERBATIM)
-add_custom_target(openbits_idl DEPENDS ${IDL_OUTPUTS})
+# Our own interface (the test double's control), which imports bits.idl.
+set(CONTROL_IDL_FILE ${CMAKE_SOURCE_DIR}/idl/openbits_control.idl)
+set(CONTROL_IDL_OUTPUTS
+    ${GENERATED_DIR}/openbits_control.h ${GENERATED_DIR}/openbits_control_i.c ${GENERATED_DIR}/openbits_control_p.c)
+add_custom_command(
+    OUTPUT ${CONTROL_IDL_OUTPUTS}
+    COMMAND ${WIDL} -m64 --win64 -I${WINE_INCLUDE_DIR} -I${CMAKE_SOURCE_DIR}/idl
+            -h -H openbits_control.h -u -U openbits_control_i.c -p -P openbits_control_p.c
+            ${CONTROL_IDL_FILE}
+    DEPENDS ${CONTROL_IDL_FILE} ${IDL_FILE}
+    WORKING_DIRECTORY ${GENERATED_DIR}
+    COMMENT "widl idl/openbits_control.idl"
+    VERBATIM)
+add_custom_target(openbits_idl DEPENDS ${IDL_OUTPUTS} ${CONTROL_IDL_OUTPUTS})
 
 set(OPENBITS_DEFINITIONS COBJMACROS CONST_VTABLE WIN32_LEAN_AND_MEAN _WIN32_WINNT=0x0600)
 
 # Generated code: compiled once, without our warning flags.
-add_library(openbits_guids STATIC ${GENERATED_DIR}/bits_i.c)
+add_library(openbits_guids STATIC ${GENERATED_DIR}/bits_i.c ${GENERATED_DIR}/openbits_control_i.c)
 target_compile_definitions(openbits_guids PRIVATE ${OPENBITS_DEFINITIONS})
 target_compile_options(openbits_guids PRIVATE -w)
 add_dependencies(openbits_guids openbits_idl)
@@ -108,6 +121,31 @@ target_compile_definitions(download PRIVATE ${OPENBITS_DEFINITIONS})
 target_compile_options(download PRIVATE ${OPENBITS_WARNINGS} -municode)
 target_link_libraries(download PRIVATE openbits_guids ole32 uuid)
 target_link_options(download PRIVATE -static-libgcc -municode)
+
+# --- the test double's worked examples (docs/test-double.md), built and run as tests ----------
+# A sample BITS client and its tests: in C with cmocka, and in C++. They load openbits.dll from
+# their own directory and switch the test double on (HKLM in the tests' prefix).
+enable_language(CXX)
+add_library(sample_client STATIC examples/test_double/sample_client.c)
+target_include_directories(sample_client PUBLIC ${GENERATED_DIR} examples/test_double ${CMAKE_SOURCE_DIR}/include)
+target_compile_definitions(sample_client PUBLIC ${OPENBITS_DEFINITIONS})
+target_compile_options(sample_client PRIVATE ${OPENBITS_WARNINGS})
+target_link_libraries(sample_client PUBLIC openbits_guids ole32 uuid)
+add_dependencies(sample_client openbits_idl)
+add_executable(test_sample_client examples/test_double/test_sample_client.c)
+target_compile_options(test_sample_client PRIVATE ${OPENBITS_WARNINGS})
+target_link_libraries(test_sample_client PRIVATE sample_client cmocka_mingw)
+add_executable(test_sample_client_cpp examples/test_double/test_sample_client.cpp)
+target_compile_options(test_sample_client_cpp PRIVATE ${OPENBITS_WARNINGS})
+target_link_libraries(test_sample_client_cpp PRIVATE sample_client)
+target_link_options(test_sample_client PRIVATE -static-libgcc)
+target_link_options(test_sample_client_cpp PRIVATE -static-libgcc -static-libstdc++)
+foreach(name test_sample_client test_sample_client_cpp)
+    add_dependencies(${name} openbits wineprefix)
+    add_test(NAME wine.example.${name} COMMAND ${name})
+    set_tests_properties(wine.example.${name} PROPERTIES ENVIRONMENT "${WINE_TEST_ENV}"
+        FIXTURES_REQUIRED wine TIMEOUT 300 RESOURCE_LOCK wine_registry)
+endforeach()
 
 # --- the manager benchmark (not a test) ---------------------------------------------------------
 include(${CMAKE_SOURCE_DIR}/bench/bench-windows.cmake)

@@ -13,8 +13,10 @@
 
 #include "engine_host.h"
 #include "file.h"
+#include "group.h"
 #include "job.h"
 #include "notify.h"
+#include "test_double.h"
 #include "transport.h"
 
 /* --- clock ---------------------------------------------------------------------------------- */
@@ -90,7 +92,58 @@ static void storage_close(void *file)
     CloseHandle(file);
 }
 
-static const struct storage_ops storage_ops = { storage_open, storage_write, storage_truncate, storage_close };
+/* An upload's local file: others may go on reading and writing it (a change fails the upload,
+ * see storage_query). */
+static HRESULT storage_open_read(void *context, const WCHAR *path, void **file)
+{
+    HANDLE handle = CreateFileW(path, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+                                OPEN_EXISTING, FILE_FLAG_SEQUENTIAL_SCAN, NULL);
+
+    *file = NULL;
+    if (handle == INVALID_HANDLE_VALUE) return hresult_from_last_error();
+    *file = handle;
+    return S_OK;
+}
+
+static HRESULT storage_query(void *file, UINT64 *size, FILETIME *time)
+{
+    LARGE_INTEGER length;
+
+    if (!GetFileSizeEx(file, &length) || !GetFileTime(file, NULL, NULL, time)) return hresult_from_last_error();
+    *size = length.QuadPart;
+    return S_OK;
+}
+
+static HRESULT storage_read(void *file, UINT64 offset, void *data, DWORD size, DWORD *read)
+{
+    OVERLAPPED position = { 0 };
+    DWORD got;
+
+    /* The offset in the call: one system call per read, no file pointer to move first. */
+    *read = 0;
+    while (size)
+    {
+        position.Offset = (DWORD)offset;
+        position.OffsetHigh = (DWORD)(offset >> 32);
+        if (!ReadFile(file, data, size, &got, &position))
+        {
+            if (GetLastError() == ERROR_HANDLE_EOF) break;
+            return hresult_from_last_error();
+        }
+        if (!got) break;
+        data = (BYTE *)data + got;
+        size -= got;
+        offset += got;
+        *read += got;
+    }
+    return S_OK;
+}
+
+static const struct storage_ops storage_ops =
+{
+    storage_open, storage_write, storage_truncate, storage_close,
+    storage_open_read, storage_query, storage_read,
+};
 
 /* --- the host: events, options, names --------------------------------------------------------- */
 
@@ -100,25 +153,39 @@ static struct job *job_of(struct engine_job *xfer)
 }
 
 /* Requires: service lock. */
-static void host_event(void *context, struct engine_job *xfer, enum engine_event_kind kind, struct engine_file *file)
+static void queue_event(struct service *service, struct job *job, enum engine_event_kind kind,
+                        struct engine_file *file, BOOL group)
 {
-    struct service *service = context;
     struct service_event *event;
 
     /* Memory and a counted hold on the job: no callout. Delivery comes after the unlock. */
     if (!(event = calloc(1, sizeof(*event))))
     {
-        ERR("no memory for an event of job %p.\n", job_of(xfer));
+        ERR("no memory for an event of job %p.\n", job);
         return;
     }
     event->kind = kind;
-    event->job = job_of(xfer);
+    event->job = job;
     event->file = file ? file_from_engine(file) : NULL;
+    event->group = group;
     job_hold(event->job);
     ++event->job->events_pending;
     if (service->events_tail) service->events_tail->next = event;
     else service->events = event;
     service->events_tail = event;
+}
+
+/* Requires: service lock. */
+static void host_event(void *context, struct engine_job *xfer, enum engine_event_kind kind, struct engine_file *file)
+{
+    struct service *service = context;
+    struct job *job = job_of(xfer);
+
+    /* A BITS 1.x group hears of its end first: its files become available before anyone is
+     * told (group_deliver). */
+    if (job->group && (kind == ENGINE_EVENT_JOB_TRANSFERRED || kind == ENGINE_EVENT_JOB_ERROR))
+        queue_event(service, job, kind, NULL, TRUE);
+    queue_event(service, job, kind, file, FALSE);
 }
 
 /* The server-certificate check of HttpOptions3 for the transport: the client's callback is
@@ -284,7 +351,7 @@ static void deliver_events(struct service *service, struct service_event *events
         {
             /* Again later: it keeps its hold and stays pending. */
             service_lock(service);
-            events->due = GetTickCount64() + retry;
+            events->due = service_now(service) + retry;
             events->next = service->delayed;
             service->delayed = events;
             WakeConditionVariable(&service->work);
@@ -296,6 +363,7 @@ static void deliver_events(struct service *service, struct service_event *events
         --job->events_pending;
         last = job_unhold_locked(job);
         WakeAllConditionVariable(&service->idle);
+        test_double_changed_locked(service);
         service_unlock(service);
         if (last) job_free(job);          /* no lock held */
         free(events);
@@ -307,7 +375,7 @@ static void deliver_events(struct service *service, struct service_event *events
  * to the time until the next one. */
 static void queue_due_locked(struct service *service, DWORD *wait)
 {
-    ULONGLONG now = GetTickCount64();
+    ULONGLONG now = service_now(service);
     struct service_event **link = &service->delayed, *event;
 
     while ((event = *link))
@@ -337,7 +405,7 @@ static DWORD WINAPI worker_main(void *arg)
     CoInitializeEx(NULL, COINIT_MULTITHREADED);
 
     service_lock(service);
-    while (!service->stopping)
+    for (;;)
     {
         struct engine_cleanup cleanup;
         struct engine_chunk chunk;
@@ -346,7 +414,22 @@ static DWORD WINAPI worker_main(void *arg)
         DWORD wait;
         HRESULT hr;
 
+        /* Stopping, the engine hands out only the Close/Cancel-Session packets never sent, once
+         * each (src/core/engine.h, struct engine_farewell); then the workers leave. */
+        service->engine.stopping = service->stopping;
         hr = engine_begin_chunk_locked(&service->engine, &chunk, &wait);
+        if (hr != S_OK && service->stopping) break;
+        if (hr == S_OK && chunk.farewell)
+        {
+            service_unlock(service);
+            engine_transfer_chunk(&service->engine, &chunk);
+            service_lock(service);
+            engine_commit_chunk_locked(&service->engine, &chunk, &cleanup);
+            service_unlock(service);
+            engine_cleanup(&service->engine, &cleanup);
+            service_lock(service);
+            continue;
+        }
         if (hr != S_OK)
         {
             queue_due_locked(service, &wait);
@@ -357,8 +440,12 @@ static DWORD WINAPI worker_main(void *arg)
                 service_lock(service);
                 continue;
             }
+            wait = test_double_worker_wait_locked(service, wait);
             if (FAILED(hr)) wait = 1000;          /* out of memory: try again in a second */
+            --service->workers_awake;
+            test_double_changed_locked(service);
             SleepConditionVariableSRW(&service->work, &service->lock, wait, 0);
+            ++service->workers_awake;
             continue;
         }
         job = job_of(chunk.job);
@@ -374,6 +461,7 @@ static DWORD WINAPI worker_main(void *arg)
         events = take_events_locked(service);
         WakeAllConditionVariable(&service->idle);
         WakeConditionVariable(&service->work);    /* a slot may have come free */
+        test_double_changed_locked(service);
         service_unlock(service);
 
         engine_cleanup(&service->engine, &cleanup);
@@ -388,6 +476,7 @@ static DWORD WINAPI worker_main(void *arg)
         deliver_events(service, events);
         service_lock(service);
     }
+    --service->workers_awake;
     service_unlock(service);
 
     CoUninitialize();
@@ -419,6 +508,8 @@ void engine_host_destroy(struct service *service)
 {
     struct engine *engine = &service->engine;
 
+    /* Farewells still waiting for a retry go with the service (their options hold jobs). */
+    engine_destroy(engine);
     if (engine->transports[REMOTE_HTTP].ops) http_transport_destroy(&engine->transports[REMOTE_HTTP]);
     if (engine->transports[REMOTE_LOCAL_PATH].ops) file_transport_destroy(&engine->transports[REMOTE_LOCAL_PATH]);
     /* No event is left: each holds its job, and each job holds the service. */
@@ -484,6 +575,7 @@ void service_wake(struct service *service, BOOL start)
         service->workers_started = TRUE;
         count = MAX_WORKERS;
         InterlockedExchangeAdd(&service->base, count);
+        service->workers_awake += count;  /* awake until they find nothing to do */
     }
     WakeAllConditionVariable(&service->work);
     service_unlock(service);
@@ -493,6 +585,9 @@ void service_wake(struct service *service, BOOL start)
         if (!(threads[i] = CreateThread(NULL, 0, worker_main, service, 0, NULL)))
         {
             ERR("cannot start a worker: error %lu.\n", GetLastError());
+            service_lock(service);
+            --service->workers_awake;
+            service_unlock(service);
             service_release_base(service);
         }
     }
@@ -520,10 +615,12 @@ void service_wait_idle(struct service *service, struct job *job)
     service_lock(service);
     /* A worker calling here is inside a callback it delivers (an MTA client calling Complete
      * from JobTransferred): waiting for itself would never end. Events for a job with a notify
-     * interface are not waited for either: the client may be calling from inside one of them,
-     * on its own (STA) thread, while a worker waits for it to return. */
+     * interface (or a BITS 1.x group's callback) are not waited for either: the client may be
+     * calling from inside one of them, on its own (STA) thread, while a worker waits for it to
+     * return. */
     if (!service_on_worker_locked(service))
-        while (job->xfer.running || job->busy || (job->events_pending && !job->notify_cookie))
+        while (job->xfer.running || job->busy
+               || (job->events_pending && !job->notify_cookie && !(job->group && group_notifies_locked(job->group))))
             SleepConditionVariableSRW(&service->idle, &service->lock, INFINITE, 0);
     service_unlock(service);
 }

@@ -14,4 +14,8 @@ void engine_host_destroy(struct service *service);
  * now the event must be delivered again (a JobTransferred or JobError that failed), or 0. */
 DWORD notify_deliver(struct service *service, struct service_event *event);
 
+/* A callback that must be called again until it succeeds is called again after this long
+ * ("later", at an interval BITS leaves open, §7.3 and §10.5). */
+#define NOTIFY_RETRY_MS 2000
+
 #endif

@@ -8,7 +8,8 @@ struct snapshot
 {
     LONG refcount;
     ULONG count;                    /* immutable */
-    void *items;                    /* malloc'd, `count` AddRef'd pointers; immutable */
+    void *items;                    /* malloc'd, `count` AddRef'd pointers or GUIDs; immutable */
+    BOOL guids;                     /* immutable */
 };
 
 /* The elements are typed interface pointers (IBackgroundCopyJob *, IBackgroundCopyFile *) in
@@ -28,15 +29,15 @@ static void store_item(void *array, ULONG index, IUnknown *item)
     memcpy((char *)array + (size_t)index * sizeof(item), &item, sizeof(item));
 }
 
-static void release_items(void *items, ULONG count)
+static void release_items(void *items, ULONG count, BOOL guids)
 {
     ULONG i;
 
-    for (i = 0; i < count; ++i) IUnknown_Release(load_item(items, i));
+    for (i = 0; !guids && i < count; ++i) IUnknown_Release(load_item(items, i));
     free(items);
 }
 
-HRESULT snapshot_create(void *items, ULONG count, struct snapshot **out)
+static HRESULT create(void *items, ULONG count, BOOL guids, struct snapshot **out)
 {
     struct snapshot *snapshot;
 
@@ -44,14 +45,25 @@ HRESULT snapshot_create(void *items, ULONG count, struct snapshot **out)
     /* The cursor is a LONG. */
     if (count > MAXLONG || !(snapshot = calloc(1, sizeof(*snapshot))))
     {
-        release_items(items, count);
+        release_items(items, count, guids);
         return E_OUTOFMEMORY;
     }
     snapshot->refcount = 1;
     snapshot->count = count;
     snapshot->items = items;
+    snapshot->guids = guids;
     *out = snapshot;
     return S_OK;
+}
+
+HRESULT snapshot_create(void *items, ULONG count, struct snapshot **out)
+{
+    return create(items, count, FALSE, out);
+}
+
+HRESULT snapshot_create_guids(GUID *ids, ULONG count, struct snapshot **out)
+{
+    return create(ids, count, TRUE, out);
 }
 
 static void snapshot_get(struct snapshot *snapshot)
@@ -62,7 +74,7 @@ static void snapshot_get(struct snapshot *snapshot)
 void snapshot_put(struct snapshot *snapshot)
 {
     if (InterlockedDecrement(&snapshot->refcount)) return;
-    release_items(snapshot->items, snapshot->count);
+    release_items(snapshot->items, snapshot->count, snapshot->guids);
     free(snapshot);
 }
 
@@ -120,8 +132,8 @@ static ULONG enum_snapshot_advance(struct enum_snapshot *e, ULONG celt, ULONG *f
 
 /* S_OK when celt elements came back, S_FALSE when fewer (0 at the end). A NULL pceltFetched is
  * allowed only for celt == 1, as IEnumXxx::Next documents. The slots past the returned ones are
- * NULLed: rgelt is [out, size_is(celt), length_is(*pceltFetched)], and a caller passing a NULL
- * pceltFetched has no other way to see how many came back. */
+ * NULLed (GUID_NULL for GUIDs): rgelt is [out, size_is(celt), length_is(*pceltFetched)], and a
+ * caller passing a NULL pceltFetched has no other way to see how many came back. */
 HRESULT enum_snapshot_next(struct enum_snapshot *e, ULONG celt, void *rgelt, ULONG *fetched)
 {
     ULONG first, taken, i;
@@ -130,6 +142,14 @@ HRESULT enum_snapshot_next(struct enum_snapshot *e, ULONG celt, void *rgelt, ULO
     if (!rgelt || (!fetched && celt != 1)) return E_INVALIDARG;
 
     taken = enum_snapshot_advance(e, celt, &first);
+    if (e->snapshot->guids)
+    {
+        GUID *ids = rgelt;
+        if (taken) memcpy(ids, (const GUID *)e->snapshot->items + first, taken * sizeof(*ids));
+        for (i = taken; i < celt; ++i) ids[i] = GUID_NULL;
+        if (fetched) *fetched = taken;
+        return taken == celt ? S_OK : S_FALSE;
+    }
     for (i = 0; i < taken; ++i)
     {
         IUnknown *item = load_item(e->snapshot->items, first + i);

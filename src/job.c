@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "file.h"
+#include "group.h"
 #include "job.h"
 #include "notify.h"
 #include "owner.h"
@@ -68,6 +69,7 @@ static void credential_clear(struct job_credential *credential)
 static void job_destroy(struct job *job)
 {
     DWORD notify_cookie = job->notify_cookie, certificate_cookie = job->certificate_callback_cookie;
+    DWORD group_cookie = job->group ? job->group->notify_cookie : 0;
     unsigned int target, scheme;
 
     if (job->marshal) IUnknown_Release(job->marshal);
@@ -78,12 +80,12 @@ static void job_destroy(struct job *job)
     free(job->proxy_list);
     free(job->proxy_bypass);
     free(job->owner);
-    free(job->reply_file_name);
     for (target = 0; target < JOB_AUTH_TARGETS; ++target)
         for (scheme = 0; scheme < JOB_AUTH_SCHEMES; ++scheme)
             credential_clear(&job->credentials[target][scheme]);
     job_options_free(job);
     job_files_free(job);
+    group_free(job->group);
     if (job->service) service_put(job->service);
     free(job);
     module_unlock();
@@ -91,6 +93,7 @@ static void job_destroy(struct job *job)
      * gone (the worker that may run this holds the DLL; GIT calls need no object of ours). */
     notify_revoke(notify_cookie);
     notify_revoke(certificate_cookie);
+    notify_revoke(group_cookie);
 }
 
 void job_hold(struct job *job)
@@ -118,6 +121,8 @@ static HRESULT WINAPI job_QueryInterface(IBackgroundCopyJob5 *iface, REFIID riid
     struct job *job = impl_from_IBackgroundCopyJob5(iface);
 
     TRACE("%p, %s, %p.\n", iface, debugstr_guid(riid), out);
+    /* A group's job is also the group and (once CreateJob made it) its IBackgroundCopyJob1. */
+    if (job->group && out && group_query_interface(job->group, riid, out)) return S_OK;
     return qi_lookup(job, job_qi, &job->marshal, riid, out);
 }
 
@@ -232,15 +237,20 @@ HRESULT job_get_ulong(struct job *job, const ULONG *field, ULONG *out)
     return S_OK;
 }
 
-static HRESULT WINAPI job_Suspend(IBackgroundCopyJob5 *iface)
+/* Requires: service lock. ERROR and TRANSFERRED: the job waits for the client already. */
+static BOOL job_is_waiting_locked(struct job *job)
 {
-    struct job *job = impl_from_IBackgroundCopyJob5(iface);
+    return job->xfer.state == BG_JOB_STATE_ERROR || job->xfer.state == BG_JOB_STATE_TRANSFERRED;
+}
+
+HRESULT job_suspend(struct job *job, BOOL active_only)
+{
     struct engine_cleanup cleanup = { 0 };
     HRESULT hr;
 
-    TRACE("%p.\n", iface);
     service_lock(job->service);
-    if (SUCCEEDED(hr = job_check_modifiable_locked(job)) && job->xfer.state != BG_JOB_STATE_SUSPENDED)
+    if (SUCCEEDED(hr = job_check_modifiable_locked(job)) && job->xfer.state != BG_JOB_STATE_SUSPENDED
+        && !(active_only && job_is_waiting_locked(job)))
     {
         job_state_transition(&job->xfer.state, BG_JOB_STATE_SUSPENDED);
         engine_stop_locked(&job->service->engine, &job->xfer, &cleanup);   /* within one read */
@@ -250,6 +260,12 @@ static HRESULT WINAPI job_Suspend(IBackgroundCopyJob5 *iface)
     engine_cleanup(&job->service->engine, &cleanup);
     if (SUCCEEDED(hr)) service_wake(job->service, FALSE);
     return hr;
+}
+
+static HRESULT WINAPI job_Suspend(IBackgroundCopyJob5 *iface)
+{
+    TRACE("%p.\n", iface);
+    return job_suspend(impl_from_IBackgroundCopyJob5(iface), FALSE);
 }
 
 static HRESULT WINAPI job_GetId(IBackgroundCopyJob5 *iface, GUID *id)
@@ -442,11 +458,16 @@ static HRESULT WINAPI job_GetNotifyInterface(IBackgroundCopyJob5 *iface, IUnknow
 
 HRESULT job_notify_get(struct job *job, REFIID iid, void **out)
 {
+    return job_notify_get_cookie(job, &job->notify_cookie, iid, out);
+}
+
+HRESULT job_notify_get_cookie(struct job *job, const DWORD *cookie_field, REFIID iid, void **out)
+{
     DWORD cookie;
     HRESULT hr;
 
     service_lock(job->service);
-    if ((cookie = job->notify_cookie)) ++job->notify_users;
+    if ((cookie = *cookie_field)) ++job->notify_users;
     service_unlock(job->service);
     hr = notify_get(cookie, iid, out);
     if (cookie)
@@ -681,7 +702,7 @@ static HRESULT WINAPI job_GetReplyFileName(IBackgroundCopyJob5 *iface, LPWSTR *f
     if (job->xfer.type != BG_JOB_TYPE_UPLOAD_REPLY) return E_NOTIMPL;
     if (!filename) return E_INVALIDARG;
     /* Not set and not yet generated (at the first Resume): NULL, S_OK. */
-    hr = job_get_string(job, &job->reply_file_name, NULL, filename);
+    hr = job_get_string(job, &job->xfer.reply.local_name, NULL, filename);
     return hr == S_FALSE ? S_OK : hr;
 }
 
@@ -1028,22 +1049,29 @@ static HRESULT check_job_quota_locked(struct service *service, const WCHAR *owne
     return S_OK;
 }
 
-HRESULT job_create(struct service *service, const WCHAR *display_name, BG_JOB_TYPE type,
-                   GUID *id, IBackgroundCopyJob **out)
+/* A new job with `fixed_id` (NULL: a new GUID) and `group` (NULL: a job of the manager; else
+ * the job's, freed with it). */
+static HRESULT create_job(struct service *service, const WCHAR *display_name, BG_JOB_TYPE type,
+                          const GUID *fixed_id, struct group *group, IBackgroundCopyJob **out)
 {
     struct owner_info owner;
     struct job *job;
     HRESULT hr;
 
     *out = NULL;
-    if (!(job = calloc(1, sizeof(*job)))) return E_OUTOFMEMORY;
+    if (!(job = calloc(1, sizeof(*job))))
+    {
+        group_free(group);
+        return E_OUTOFMEMORY;
+    }
     module_lock();
+    if ((job->group = group)) group->job = job;
     job->IBackgroundCopyJob5_iface.lpVtbl = &job_vtbl;
     job->IBackgroundCopyJobHttpOptions3_iface.lpVtbl = &job_http_options_vtbl;
     job->IBitsTokenOptions_iface.lpVtbl = &job_token_options_vtbl;
     job->holds = 1;                              /* ours until the queue takes it below */
     job->xfer.owner = job;
-    job->xfer.type = type;
+    engine_job_init(&job->xfer, type);
     job->xfer.state = BG_JOB_STATE_SUSPENDED;
     GetSystemTimeAsFileTime(&job->creation_time);
     job->xfer.modification_time = job->creation_time;
@@ -1058,14 +1086,14 @@ HRESULT job_create(struct service *service, const WCHAR *display_name, BG_JOB_TY
     job->cost_flags = BITS_JOB_TRANSFER_POLICY_STANDARD;
     job->xfer.max_download_size = ~(UINT64)0;          /* no limit */
     job->min_notification_interval = 500;
-    job->reply_bytes_total = BG_SIZE_UNKNOWN;
 
     if (FAILED(hr = job_copy_string(display_name, &job->display_name))) goto fail;
     if (FAILED(hr = owner_get_caller(&owner))) goto fail;
     job->owner = owner.sid;
     job->owner_integrity = owner.integrity;
     job->owner_elevated = owner.elevated;
-    if (FAILED(hr = CoCreateGuid(&job->entry.id))) goto fail;
+    if (fixed_id) job->entry.id = *fixed_id;
+    else if (FAILED(hr = CoCreateGuid(&job->entry.id))) goto fail;
 
     service_addref(service);                     /* counted reference, taken last */
     job->service = service;
@@ -1077,7 +1105,6 @@ HRESULT job_create(struct service *service, const WCHAR *display_name, BG_JOB_TY
     if (FAILED(hr)) goto fail;
 
     /* The initial hold now belongs to the queue; the client gets the COM reference. */
-    *id = job->entry.id;
     job_AddRef(&job->IBackgroundCopyJob5_iface);
     *out = (IBackgroundCopyJob *)&job->IBackgroundCopyJob5_iface;
     return S_OK;
@@ -1085,4 +1112,21 @@ HRESULT job_create(struct service *service, const WCHAR *display_name, BG_JOB_TY
 fail:
     job_destroy(job);
     return hr;
+}
+
+HRESULT job_create(struct service *service, const WCHAR *display_name, BG_JOB_TYPE type,
+                   GUID *id, IBackgroundCopyJob **out)
+{
+    HRESULT hr;
+
+    if (SUCCEEDED(hr = create_job(service, display_name, type, NULL, NULL, out)))
+        *id = impl_from_IBackgroundCopyJob5((IBackgroundCopyJob5 *)*out)->entry.id;
+    return hr;
+}
+
+HRESULT job_create_group(struct service *service, const GUID *id, struct group *group,
+                         IBackgroundCopyJob **out)
+{
+    /* A group's display name is GROUPPROP_DISPLAYNAME, empty until set. */
+    return create_job(service, L"", BG_JOB_TYPE_DOWNLOAD, id, group, out);
 }

@@ -25,8 +25,7 @@ struct job_credential
 };
 
 struct job_file;
-
-#define MAX_REPLY_DATA (1024 * 1024)      /* GetReplyData's in-memory limit, BITS-SPEC.md §4 */
+struct group;
 
 struct job
 {
@@ -40,10 +39,13 @@ struct job
 
     struct queue_entry entry;             /* id is immutable; link  [service lock] */
     FILETIME creation_time;               /* immutable */
+    struct group *group;                  /* a BITS 1.x group (group.c), NULL for a job of the
+                                           * manager; immutable */
 
     /* Everything below: [service lock] */
-    struct engine_job xfer;               /* state, priority, files, timeouts, error: the
-                                           * engine's part (src/core/engine.h) */
+    struct engine_job xfer;               /* state, priority, files, timeouts, error, an
+                                           * upload's session and reply: the engine's part
+                                           * (src/core/engine.h) */
     WCHAR *display_name, *description;
     ULONG notify_flags;
     DWORD notify_cookie;                  /* GIT cookie of the notify interface, 0 = none */
@@ -54,19 +56,12 @@ struct job
     ULONG owner_integrity;
     BOOL owner_elevated;
     struct job_credential credentials[JOB_AUTH_TARGETS][JOB_AUTH_SCHEMES];
-    WCHAR *reply_file_name;
     DWORD acl_flags, peer_flags;
     BOOL finishing;                       /* Complete is renaming files outside the lock */
     ULONGLONG modification_notified;      /* tick of the last JobModification delivered */
     ULONG busy;                           /* workers in a chunk of the job, until its cleanup */
     ULONG events_pending;                 /* queued or being delivered */
     ULONG notify_users;                   /* threads inside a GIT lookup of the job's cookies */
-
-    /* Upload-reply jobs: the reply (engine) */
-    UINT64 reply_bytes_total;             /* BG_SIZE_UNKNOWN until the reply starts */
-    UINT64 reply_bytes_transferred;
-    BYTE *reply_data;                     /* the reply in memory, at most MAX_REPLY_DATA bytes */
-    UINT64 reply_size;                    /* the reply's full size (may exceed MAX_REPLY_DATA) */
 
     /* IBackgroundCopyJob5 properties */
     DWORD cost_flags;
@@ -100,6 +95,11 @@ static inline struct job *impl_from_IBackgroundCopyJob5(IBackgroundCopyJob5 *ifa
  * job's IBackgroundCopyJob with one COM reference. */
 HRESULT job_create(struct service *service, const WCHAR *display_name, BG_JOB_TYPE type,
                    GUID *id, IBackgroundCopyJob **out);
+/* The same for a BITS 1.x group (a download job with the caller's GUID): `group` becomes the
+ * job's (freed with it, or here on failure). HRESULT_FROM_WIN32(ERROR_ALREADY_EXISTS) when a
+ * job with that GUID is queued. */
+HRESULT job_create_group(struct service *service, const GUID *id, struct group *group,
+                         IBackgroundCopyJob **out);
 
 /* Requires: service lock. Hands out a COM reference to a queued job. */
 IBackgroundCopyJob *job_from_entry_locked(struct queue_entry *entry);
@@ -118,8 +118,14 @@ void job_free(struct job *job);
  * against a concurrent SetNotifyInterface: a cookie is never revoked while it is being looked
  * up (Wine's GIT asserts when the two race). No lock held. */
 HRESULT job_notify_get(struct job *job, REFIID iid, void **out);
+/* The same for another GIT cookie field of the job ([service lock], revoked with
+ * job_notify_revoke). */
+HRESULT job_notify_get_cookie(struct job *job, const DWORD *cookie_field, REFIID iid, void **out);
 /* Revokes a cookie the job no longer uses, once no lookup is in progress. No lock held. */
 void job_notify_revoke(struct job *job, DWORD cookie);
+
+/* Suspend. With active_only (SuspendGroup), a job in ERROR or TRANSFERRED stays there. */
+HRESULT job_suspend(struct job *job, BOOL active_only);
 
 /* job_files.c: the job methods about files (IBackgroundCopyJob .. Job3). */
 HRESULT WINAPI job_AddFileSet(IBackgroundCopyJob5 *iface, ULONG count, BG_FILE_INFO *files);
@@ -136,6 +142,12 @@ HRESULT WINAPI job_ReplaceRemotePrefix(IBackgroundCopyJob5 *iface, LPCWSTR old_p
 HRESULT WINAPI job_SetReplyFileName(IBackgroundCopyJob5 *iface, LPCWSTR name);
 HRESULT WINAPI job_GetReplyData(IBackgroundCopyJob5 *iface, byte **buffer, UINT64 *length);
 HRESULT WINAPI job_GetReplyProgress(IBackgroundCopyJob5 *iface, BG_JOB_REPLY_PROGRESS *progress);
+/* Makes the transferred files of a download available under their local names, the job staying
+ * in its state (a BITS 1.x group has no Complete): a file whose rename fails stays in its
+ * temporary file; with fail_job, the job then goes to ERROR with that error (LOCAL_FILE).
+ * S_OK, the first rename's failure, or BG_E_INVALID_STATE for a job in a final state. No lock
+ * held. */
+HRESULT job_deliver_files(struct job *job, BOOL fail_job);
 /* Frees the file records and the error record (called by the job's destroy). */
 void job_files_free(struct job *job);
 /* Requires: service lock. Moves a job to a final state and out of the queue; the caller drops

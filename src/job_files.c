@@ -19,7 +19,7 @@ void job_files_free(struct job *job)
 
     for (i = 0; i < job->xfer.file_count; ++i) file_destroy(file_from_engine(job->xfer.files[i]));
     free(job->xfer.files);
-    free(job->reply_data);
+    engine_job_clear(&job->xfer);
 }
 
 /* Upload jobs speak the BITS upload protocol, and byte ranges exist only over HTTP(S). */
@@ -224,7 +224,7 @@ static HRESULT generate_reply_name_locked(struct job *job)
     swprintf(name + dir_len, 48, L"BITS-%08lX-%04X-%04X-%02X%02X-%02X%02X%02X%02X%02X%02X.reply",
              (unsigned long)id->Data1, id->Data2, id->Data3, id->Data4[0], id->Data4[1], id->Data4[2],
              id->Data4[3], id->Data4[4], id->Data4[5], id->Data4[6], id->Data4[7]);
-    job->reply_file_name = name;
+    job->xfer.reply.local_name = name;
     return S_OK;
 }
 
@@ -239,7 +239,7 @@ HRESULT WINAPI job_Resume(IBackgroundCopyJob5 *iface)
         ;
     else if (!job->xfer.file_count)
         hr = BG_E_EMPTY;                /* and the job stays SUSPENDED */
-    else if (job->xfer.type == BG_JOB_TYPE_UPLOAD_REPLY && !job->reply_file_name
+    else if (job->xfer.type == BG_JOB_TYPE_UPLOAD_REPLY && !job->xfer.reply.local_name
              && FAILED(hr = generate_reply_name_locked(job)))
         ;
     else
@@ -279,16 +279,17 @@ static HRESULT delete_temp_files(WCHAR **names, ULONG count)
 }
 
 /* Requires: service lock. Copies of the temporary names of the files that still have a
- * temporary file the engine created: every such file, or only the untransferred ones. */
+ * temporary file the engine created: every such file, or only the untransferred ones. An
+ * upload-reply's reply counts as one of them. */
 static HRESULT collect_temp_names_locked(struct job *job, BOOL include_transferred, WCHAR ***names, ULONG *count)
 {
     ULONG i;
 
     *count = 0;
-    if (!(*names = calloc(max(job->xfer.file_count, 1), sizeof(**names)))) return E_OUTOFMEMORY;
-    for (i = 0; i < job->xfer.file_count; ++i)
+    if (!(*names = calloc(job->xfer.file_count + 1, sizeof(**names)))) return E_OUTOFMEMORY;
+    for (i = 0; i <= job->xfer.file_count; ++i)
     {
-        struct engine_file *file = job->xfer.files[i];
+        struct engine_file *file = i < job->xfer.file_count ? job->xfer.files[i] : &job->xfer.reply;
         /* Only files the engine created: never one we did not (BITS-SPEC.md §5.2). */
         if (!file->temp_name || !file->temp_created || file->completed
             || (!include_transferred && file->transferred)) continue;
@@ -316,7 +317,8 @@ HRESULT WINAPI job_Cancel(IBackgroundCopyJob5 *iface)
     service_lock(job->service);
     if (SUCCEEDED(hr = job_check_modifiable_locked(job)))
     {
-        engine_stop_locked(&job->service->engine, &job->xfer, &cleanup);
+        /* An upload's session gets a Cancel-Session of its own (src/core/engine.h). */
+        engine_cancel_locked(&job->service->engine, &job->xfer, &cleanup);
         hr = job_finish_locked(job, BG_JOB_STATE_CANCELLED);
     }
     service_unlock(job->service);
@@ -332,17 +334,62 @@ HRESULT WINAPI job_Cancel(IBackgroundCopyJob5 *iface)
     hr = collect_temp_names_locked(job, TRUE, &names, &count);
     service_unlock(job->service);
     hr = SUCCEEDED(hr) ? delete_temp_files(names, count) : BG_S_UNABLE_TO_DELETE_FILES;
-    service_wake(job->service, FALSE);  /* its place may go to another job */
+    service_wake(job->service, FALSE);  /* its place may go to another job, or a Cancel-Session */
     job_unhold(job);                    /* the queue's hold; never the last one here */
     return hr;
 }
 
-struct rename_plan
+/* One rename that makes a transferred file available under its local name. */
+struct rename_step
 {
     struct engine_file *file;
     WCHAR *from, *to;
     FILETIME time;                        /* the remote file's, or zero */
+    BOOL renamed;
 };
+
+static void free_renames(struct rename_step *steps, ULONG count)
+{
+    ULONG i;
+
+    for (i = 0; steps && i < count; ++i)
+    {
+        free(steps[i].from);
+        free(steps[i].to);
+    }
+    free(steps);
+}
+
+/* Requires: service lock. The renames for the files that are transferred, not yet available and
+ * in a temporary file, in the job's order (copies: they run without the lock). *partial: some
+ * file is not transferred. */
+static HRESULT plan_renames_locked(struct job *job, struct rename_step **steps, ULONG *count, BOOL *partial)
+{
+    ULONG i;
+
+    *count = 0;
+    *partial = FALSE;
+    if (!(*steps = calloc(max(job->xfer.file_count, 1), sizeof(**steps)))) return E_OUTOFMEMORY;
+    for (i = 0; i < job->xfer.file_count; ++i)
+    {
+        struct engine_file *file = job->xfer.files[i];
+        struct rename_step *step = &(*steps)[*count];
+
+        if (!file->transferred) *partial = TRUE;
+        if (!file->transferred || file->completed || !file->temp_name) continue;
+        step->file = file;
+        step->time = file->remote_time;
+        ++*count;
+        if (!(step->from = _wcsdup(file->temp_name)) || !(step->to = _wcsdup(file->local_name)))
+        {
+            free_renames(*steps, *count);
+            *steps = NULL;
+            *count = 0;
+            return E_OUTOFMEMORY;
+        }
+    }
+    return S_OK;
+}
 
 /* The downloaded file takes the server's time, as creation and modification time (§5.1). */
 static void set_file_time(const WCHAR *path, const FILETIME *time)
@@ -357,13 +404,122 @@ static void set_file_time(const WCHAR *path, const FILETIME *time)
     CloseHandle(handle);
 }
 
+/* Requires: service lock; an upload-reply job in TRANSFERRED. What Complete does with the reply:
+ * rename its temporary file to the reply file's name, or, when the server sent no reply, create
+ * that file empty (BITS-SPEC.md §2.3: "empty if the server sent no reply"). */
+static HRESULT plan_reply_locked(struct job *job, struct rename_step *reply)
+{
+    const struct engine_file *file = &job->xfer.reply;
+
+    memset(reply, 0, sizeof(*reply));
+    if (!file->local_name) return S_OK;
+    if (!(reply->to = _wcsdup(file->local_name))) return E_OUTOFMEMORY;
+    if (file->transferred && file->temp_name && !(reply->from = _wcsdup(file->temp_name)))
+    {
+        free(reply->to);
+        reply->to = NULL;
+        return E_OUTOFMEMORY;
+    }
+    return S_OK;
+}
+
+/* No lock held; the job is `finishing`. Puts the reply in place and acknowledges the job; a
+ * failure leaves it TRANSFERRED (as a download's failed rename does) and is returned. */
+static HRESULT complete_reply(struct job *job, struct rename_step *reply)
+{
+    HANDLE handle;
+    HRESULT hr = S_OK;
+
+    service_wait_idle(job->service, job);
+    if (reply->from)
+    {
+        SetFileAttributesW(reply->from, FILE_ATTRIBUTE_NORMAL);
+        if (!MoveFileExW(reply->from, reply->to, MOVEFILE_REPLACE_EXISTING | MOVEFILE_COPY_ALLOWED))
+            hr = hresult_from_last_error();
+    }
+    else if (reply->to)
+    {
+        handle = CreateFileW(reply->to, GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
+        if (handle == INVALID_HANDLE_VALUE) hr = hresult_from_last_error();
+        else CloseHandle(handle);
+    }
+    if (FAILED(hr)) WARN("could not put the reply at %s: %#lx.\n", debugstr_w(reply->to), hr);
+
+    service_lock(job->service);
+    job->finishing = FALSE;
+    WakeAllConditionVariable(&job->service->idle);
+    if (SUCCEEDED(hr))
+    {
+        job->xfer.reply.completed = TRUE;
+        hr = job_finish_locked(job, BG_JOB_STATE_ACKNOWLEDGED);
+    }
+    else
+        job_touch_locked(job);
+    service_unlock(job->service);
+    if (SUCCEEDED(hr))
+    {
+        service_drop_events(job->service, job);
+        service_wait_idle(job->service, job);
+        job_unhold(job);
+    }
+    free(reply->from);
+    free(reply->to);
+    return hr;
+}
+
+/* No lock held; nobody writes the files (the caller set the job's finishing flag). Renames in
+ * order, up to the first failure or, with keep_going, all that can be: S_OK or the first
+ * failure, *failed its file. */
+static HRESULT run_renames(struct rename_step *steps, ULONG count, BOOL keep_going, struct engine_file **failed)
+{
+    HRESULT hr = S_OK, step_hr;
+    ULONG i;
+
+    *failed = NULL;
+    for (i = 0; i < count && (keep_going || SUCCEEDED(hr)); ++i)
+    {
+        /* Our temporary files are hidden; the user's file is not. */
+        SetFileAttributesW(steps[i].from, FILE_ATTRIBUTE_NORMAL);
+        if (!MoveFileExW(steps[i].from, steps[i].to, MOVEFILE_REPLACE_EXISTING | MOVEFILE_COPY_ALLOWED))
+        {
+            step_hr = hresult_from_last_error();
+            WARN("could not rename %s to %s: %#lx.\n", debugstr_w(steps[i].from), debugstr_w(steps[i].to), step_hr);
+            if (SUCCEEDED(hr))
+            {
+                hr = step_hr;
+                *failed = steps[i].file;
+            }
+            continue;
+        }
+        steps[i].renamed = TRUE;
+        set_file_time(steps[i].to, &steps[i].time);
+    }
+    return hr;
+}
+
+/* Requires: service lock. The renamed files are available; with in_place, so are the transferred
+ * files written in place (they need no rename). Ends the finishing started by the caller. */
+static void renames_done_locked(struct job *job, const struct rename_step *steps, ULONG count, BOOL in_place)
+{
+    ULONG i;
+
+    job->finishing = FALSE;
+    WakeAllConditionVariable(&job->service->idle);      /* callers waiting for the outcome */
+    for (i = 0; i < count; ++i)
+        if (steps[i].renamed) steps[i].file->completed = TRUE;
+    for (i = 0; in_place && i < job->xfer.file_count; ++i)
+        if (job->xfer.files[i]->transferred && !job->xfer.files[i]->temp_name) job->xfer.files[i]->completed = TRUE;
+}
+
 HRESULT WINAPI job_Complete(IBackgroundCopyJob5 *iface)
 {
     struct job *job = impl_from_IBackgroundCopyJob5(iface);
     struct engine_cleanup cleanup = { 0 };
-    struct rename_plan *plan = NULL;
+    struct rename_step reply = { 0 };
+    struct rename_step *steps = NULL;
+    struct engine_file *failed;
     WCHAR **names = NULL;
-    ULONG count = 0, deletes = 0, done = 0, i;
+    ULONG count = 0, deletes = 0;
     BOOL partial = FALSE;
     HRESULT hr, result = S_OK;
 
@@ -373,35 +529,32 @@ HRESULT WINAPI job_Complete(IBackgroundCopyJob5 *iface)
         ;
     else if (job->xfer.type != BG_JOB_TYPE_DOWNLOAD)
     {
-        /* Uploads complete only once transferred; the server has the file. */
+        /* Uploads complete only once transferred; the server has the file. An upload-reply's
+         * reply goes into place first (complete_reply). */
         if (job->xfer.state != BG_JOB_STATE_TRANSFERRED) hr = BG_E_INVALID_STATE;
-        else hr = job_finish_locked(job, BG_JOB_STATE_ACKNOWLEDGED);
-    }
-    else if (!(plan = calloc(max(job->xfer.file_count, 1), sizeof(*plan))))
-        hr = E_OUTOFMEMORY;
-    else if (SUCCEEDED(hr = collect_temp_names_locked(job, FALSE, &names, &deletes)))
-    {
-        /* Downloads: transferred files are renamed to their names outside the lock (the
-         * finishing flag keeps everyone else out meanwhile); unfinished ones are dropped. */
-        for (i = 0; SUCCEEDED(hr) && i < job->xfer.file_count; ++i)
-        {
-            struct engine_file *file = job->xfer.files[i];
-            if (!file->transferred) partial = TRUE;
-            if (!file->transferred || file->completed || !file->temp_name) continue;
-            plan[count].file = file;
-            plan[count].time = file->remote_time;
-            if (!(plan[count].from = _wcsdup(file->temp_name)) || !(plan[count].to = _wcsdup(file->local_name)))
-                hr = E_OUTOFMEMORY;
-            ++count;
-        }
-        if (SUCCEEDED(hr))
+        else if (job->xfer.type == BG_JOB_TYPE_UPLOAD) hr = job_finish_locked(job, BG_JOB_STATE_ACKNOWLEDGED);
+        else if (SUCCEEDED(hr = plan_reply_locked(job, &reply)))
         {
             job->finishing = TRUE;
             engine_stop_locked(&job->service->engine, &job->xfer, &cleanup);
         }
     }
+    else if (SUCCEEDED(hr = plan_renames_locked(job, &steps, &count, &partial))
+             && SUCCEEDED(hr = collect_temp_names_locked(job, FALSE, &names, &deletes)))
+    {
+        /* Downloads: transferred files are renamed to their names outside the lock (the
+         * finishing flag keeps everyone else out meanwhile); unfinished ones are dropped. */
+        job->finishing = TRUE;
+        engine_stop_locked(&job->service->engine, &job->xfer, &cleanup);
+    }
     service_unlock(job->service);
 
+    if (job->xfer.type == BG_JOB_TYPE_UPLOAD_REPLY && SUCCEEDED(hr))
+    {
+        engine_cleanup(&job->service->engine, &cleanup);
+        hr = complete_reply(job, &reply);
+        goto done;
+    }
     if (job->xfer.type != BG_JOB_TYPE_DOWNLOAD || FAILED(hr))
     {
         if (SUCCEEDED(hr))
@@ -415,30 +568,12 @@ HRESULT WINAPI job_Complete(IBackgroundCopyJob5 *iface)
     engine_cleanup(&job->service->engine, &cleanup);
     service_wait_idle(job->service, job);
 
-    for (done = 0; done < count; ++done)
-    {
-        /* Our temporary files are hidden; the user's file is not. */
-        SetFileAttributesW(plan[done].from, FILE_ATTRIBUTE_NORMAL);
-        if (!MoveFileExW(plan[done].from, plan[done].to, MOVEFILE_REPLACE_EXISTING | MOVEFILE_COPY_ALLOWED))
-        {
-            hr = hresult_from_last_error();
-            WARN("could not rename %s to %s: %#lx.\n", debugstr_w(plan[done].from), debugstr_w(plan[done].to), hr);
-            break;
-        }
-        set_file_time(plan[done].to, &plan[done].time);
-    }
+    hr = run_renames(steps, count, FALSE, &failed);
 
     service_lock(job->service);
-    job->finishing = FALSE;
-    WakeAllConditionVariable(&job->service->idle);      /* callers waiting for the outcome */
-    for (i = 0; i < done; ++i) plan[i].file->completed = TRUE;
+    renames_done_locked(job, steps, count, SUCCEEDED(hr));
     if (SUCCEEDED(hr))
-    {
-        /* Files written in place need no rename. */
-        for (i = 0; i < job->xfer.file_count; ++i)
-            if (job->xfer.files[i]->transferred) job->xfer.files[i]->completed = TRUE;
         hr = job_finish_locked(job, BG_JOB_STATE_ACKNOWLEDGED);
-    }
     else
     {
         /* It stays where it was (renamed files stay available), and carries on if it was
@@ -463,12 +598,45 @@ HRESULT WINAPI job_Complete(IBackgroundCopyJob5 *iface)
 
 done:
     if (names) free_names(names, deletes);
-    for (i = 0; plan && i < count; ++i)
+    free_renames(steps, count);
+    return hr;
+}
+
+HRESULT job_deliver_files(struct job *job, BOOL fail_job)
+{
+    struct engine_cleanup cleanup = { 0 };
+    struct rename_step *steps = NULL;
+    struct engine_file *failed = NULL;
+    ULONG count = 0;
+    BOOL partial;
+    HRESULT hr;
+
+    service_lock(job->service);
+    /* After a Complete or delivery in progress; and after the worker that wrote the last bytes
+     * has closed its file (it is busy until then). */
+    while (SUCCEEDED(hr = job_check_modifiable_locked(job)) && (job->xfer.running || job->busy))
+        SleepConditionVariableSRW(&job->service->idle, &job->service->lock, INFINITE, 0);
+    if (SUCCEEDED(hr) && job->xfer.type != BG_JOB_TYPE_DOWNLOAD)
+        hr = E_NOTIMPL;                   /* never a group's */
+    if (SUCCEEDED(hr) && SUCCEEDED(hr = plan_renames_locked(job, &steps, &count, &partial)))
+        job->finishing = TRUE;
+    service_unlock(job->service);
+    if (FAILED(hr)) return hr;
+
+    hr = run_renames(steps, count, TRUE, &failed);
+
+    service_lock(job->service);
+    renames_done_locked(job, steps, count, TRUE);
+    if (FAILED(hr) && fail_job)
     {
-        free(plan[i].from);
-        free(plan[i].to);
+        struct transfer_error error = { BG_ERROR_CONTEXT_LOCAL_FILE, hr, NULL };
+        engine_fail_locked(&job->service->engine, &job->xfer, BG_JOB_STATE_ERROR, &error, failed, &cleanup);
     }
-    free(plan);
+    if (count) job_touch_locked(job);
+    service_unlock(job->service);
+    engine_cleanup(&job->service->engine, &cleanup);
+    if (FAILED(hr) && fail_job) service_wake(job->service, FALSE);    /* a worker tells of the error */
+    free_renames(steps, count);
     return hr;
 }
 
@@ -620,12 +788,15 @@ HRESULT WINAPI job_SetReplyFileName(IBackgroundCopyJob5 *iface, LPCWSTR name)
     service_lock(job->service);
     if (SUCCEEDED(hr = job_check_modifiable_locked(job)))
     {
-        if (job->reply_bytes_total != BG_SIZE_UNKNOWN)
-            hr = BG_E_INVALID_STATE;    /* the reply download has begun */
+        /* Once the server named the reply, its download has begun (into a temporary file
+         * beside the reply file's name): too late (unconfirmed: BITS-SPEC.md §2.3 says once
+         * the reply's size is known). */
+        if (job->xfer.reply.remote_name || job->xfer.reply.bytes_total != BG_SIZE_UNKNOWN)
+            hr = BG_E_INVALID_STATE;
         else
         {
-            WCHAR *old = job->reply_file_name;
-            job->reply_file_name = copy;
+            WCHAR *old = job->xfer.reply.local_name;
+            job->xfer.reply.local_name = copy;
             copy = old;
             job_touch_locked(job);
         }
@@ -650,19 +821,19 @@ HRESULT WINAPI job_GetReplyData(IBackgroundCopyJob5 *iface, byte **buffer, UINT6
      * (unconfirmed: the page says both). */
     if (job->xfer.state != BG_JOB_STATE_TRANSFERRED && job->xfer.state != BG_JOB_STATE_ACKNOWLEDGED)
         hr = BG_E_INVALID_STATE;
-    else if (job->reply_size > MAX_REPLY_DATA)
+    else if (job->xfer.reply_size > MAX_REPLY_DATA)
     {
-        *length = job->reply_size;
+        *length = job->xfer.reply_size;
         hr = BG_E_TOO_LARGE;
     }
-    else if (job->reply_size)
+    else if (job->xfer.reply_size)
     {
         /* Our allocator, at most 1 MiB: no callout. */
-        if (!(*buffer = CoTaskMemAlloc(job->reply_size))) hr = E_OUTOFMEMORY;
+        if (!job->xfer.reply_data || !(*buffer = CoTaskMemAlloc(job->xfer.reply_size))) hr = E_OUTOFMEMORY;
         else
         {
-            memcpy(*buffer, job->reply_data, job->reply_size);
-            *length = job->reply_size;
+            memcpy(*buffer, job->xfer.reply_data, job->xfer.reply_size);
+            *length = job->xfer.reply_size;
         }
     }
     /* No reply from the server: S_OK with NULL. */
@@ -678,8 +849,8 @@ HRESULT WINAPI job_GetReplyProgress(IBackgroundCopyJob5 *iface, BG_JOB_REPLY_PRO
     if (job->xfer.type != BG_JOB_TYPE_UPLOAD_REPLY) return E_NOTIMPL;
     if (!progress) return E_INVALIDARG;
     service_lock(job->service);
-    progress->BytesTotal = job->reply_bytes_total;
-    progress->BytesTransferred = job->reply_bytes_transferred;
+    progress->BytesTotal = job->xfer.reply.bytes_total;
+    progress->BytesTransferred = job->xfer.reply.bytes_transferred;
     service_unlock(job->service);
     return S_OK;
 }

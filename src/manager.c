@@ -13,6 +13,7 @@ struct manager
 {
     IBackgroundCopyManager IBackgroundCopyManager_iface;
     struct peercache_admin peercache;     /* IBitsPeerCacheAdministration, forwards IUnknown to us */
+    struct test_control control;          /* IOpenBitsTestControl (test double only), forwards too */
     IUnknown *marshal;                    /* aggregated free-threaded marshaler */
     LONG refcount;
     struct service *service;              /* counted reference */
@@ -27,6 +28,7 @@ static const struct qi_entry manager_qi[] =
 {
     QI_ENTRY(IID_IBackgroundCopyManager, struct manager, IBackgroundCopyManager_iface),     /* identity */
     QI_ENTRY(IID_IBitsPeerCacheAdministration, struct manager, peercache.IBitsPeerCacheAdministration_iface),
+    QI_ENTRY(IID_IOpenBitsTestControl, struct manager, control.IOpenBitsTestControl_iface),
     QI_END
 };
 
@@ -43,6 +45,13 @@ static HRESULT WINAPI manager_QueryInterface(IBackgroundCopyManager *iface, REFI
     struct manager *manager = impl_from_IBackgroundCopyManager(iface);
 
     TRACE("%p, %s, %p.\n", iface, debugstr_guid(riid), out);
+    /* The test double's control only where it is enabled (docs/test-double.md): a production
+     * registration cannot be steered by another program. */
+    if (riid && IsEqualIID(riid, &IID_IOpenBitsTestControl) && !manager->service->test_double)
+    {
+        if (out) *out = NULL;
+        return E_NOINTERFACE;
+    }
     return qi_lookup(manager, manager_qi, &manager->marshal, riid, out);
 }
 
@@ -190,6 +199,7 @@ HRESULT manager_create(REFIID riid, void **out)
                                                   &manager->marshal)))
         goto fail;
     if (FAILED(hr = service_get(&manager->service))) goto fail;
+    test_control_init(&manager->control, (IUnknown *)&manager->IBackgroundCopyManager_iface, manager->service);
 
     hr = manager_QueryInterface(&manager->IBackgroundCopyManager_iface, riid, out);
     manager_Release(&manager->IBackgroundCopyManager_iface);

@@ -5,6 +5,7 @@
 #include "proxy.h"
 #include "register.h"
 #include "surrogate.h"
+#include "test_double.h"
 
 HINSTANCE module_instance;
 static LONG module_refs;        /* live objects + class-factory server locks */
@@ -91,12 +92,20 @@ HRESULT WINAPI DllUnregisterServer(void)
 
 /* regsvr32 /i:user registers for the current user (HKCU\Software\Classes), which Windows
  * honours; Wine 8's COM ignores HKCU classes, so under Wine only machine-wide registration
- * reaches clients. No command line (or "machine") means machine-wide. */
+ * reaches clients. No command line (or "machine") means machine-wide.
+ *
+ * "testdouble" enables the test double (docs/test-double.md) for the services created from then
+ * on, "testdouble=<scenario file>" also names its scenario file; uninstalling with either
+ * disables it again. Only the switch is written (HKLM\Software\openbits\TestDouble): with
+ * /n, regsvr32 registers nothing else. */
 HRESULT WINAPI DllInstall(BOOL install, const WCHAR *cmdline)
 {
     enum register_scope scope;
 
     TRACE("%d, %s.\n", install, debugstr_w(cmdline));
+    if (cmdline && !_wcsicmp(cmdline, L"testdouble")) return test_double_install(install, NULL);
+    if (cmdline && !_wcsnicmp(cmdline, L"testdouble=", 11))
+        return cmdline[11] ? test_double_install(install, cmdline + 11) : E_INVALIDARG;
     if (!cmdline || !*cmdline || !_wcsicmp(cmdline, L"machine")) scope = REGISTER_MACHINE;
     else if (!_wcsicmp(cmdline, L"user")) scope = REGISTER_USER;
     else return E_INVALIDARG;

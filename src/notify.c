@@ -150,6 +150,7 @@ HRESULT notify_get(DWORD cookie, REFIID iid, void **out)
 
 #include "engine_host.h"
 #include "file.h"
+#include "group.h"
 #include "job.h"
 
 /* The notify command line runs for JobTransferred and JobError when there is no interface or
@@ -174,10 +175,8 @@ static BOOL run_command_line(const WCHAR *program, WCHAR *parameters)
     return TRUE;
 }
 
-/* A JobTransferred or JobError that failed: the interface again after this long ("later", at an
- * interval BITS leaves open, §7.3), or after the retry delay when the command line could not
- * run either. */
-#define NOTIFY_RETRY_MS 2000
+/* A JobTransferred or JobError that failed: the interface again after NOTIFY_RETRY_MS, or after
+ * the retry delay when the command line could not run either (§7.3). */
 
 /* The interface's answer for the final events, or the command line instead (§7.3): returns how
  * long until the event must be delivered again, 0 when it is done. */
@@ -218,6 +217,7 @@ DWORD notify_deliver(struct service *service, struct service_event *event)
     DWORD retry = 0;
     BOOL due = TRUE;
 
+    if (event->group) return group_deliver(service, event);
     service_lock(service);
     flags = job->notify_flags;
     interval = job->min_notification_interval;
@@ -227,7 +227,7 @@ DWORD notify_deliver(struct service *service, struct service_event *event)
     {
         /* High volume: at most one per MINIMUM_NOTIFICATION_INTERVAL_MS, the rest dropped
          * (BITS may drop them, §7.2). */
-        ULONGLONG now = GetTickCount64();
+        ULONGLONG now = service_now(service);
         if (job->modification_notified && now - job->modification_notified < interval) due = FALSE;
         else job->modification_notified = now;
     }

@@ -3,6 +3,7 @@
 
 #include "engine_host.h"
 #include "service.h"
+#include "test_double.h"
 
 /* Guards the_service (the pointer), not the service's contents. */
 static SRWLOCK service_global_lock = SRWLOCK_INIT;
@@ -33,15 +34,28 @@ static void read_limits(struct service_limits *limits)
 
 HRESULT service_get(struct service **out)
 {
+    struct test_double_settings settings;
     struct service_limits limits;
     struct service *service;
+    BOOL want_scenario = !__atomic_load_n(&the_service, __ATOMIC_ACQUIRE);
     HRESULT hr = S_OK;
 
     *out = NULL;
+again:
+    /* The registry and the test double's scenario file are read before the lock (I/O); the
+     * scenario only when a service is likely to be created. */
     read_limits(&limits);
+    test_double_read_settings(&settings, want_scenario);
     AcquireSRWLockExclusive(&service_global_lock);
     if ((service = the_service))
         InterlockedIncrement(&service->refcount);
+    else if (settings.enabled && !want_scenario)
+    {
+        ReleaseSRWLockExclusive(&service_global_lock);
+        test_double_settings_free(&settings);
+        want_scenario = TRUE;
+        goto again;
+    }
     else if ((service = calloc(1, sizeof(*service))))
     {
         service->refcount = 1;
@@ -50,7 +64,8 @@ HRESULT service_get(struct service **out)
         queue_init(&service->jobs);
         service->limits = limits;
         module_lock();
-        if (FAILED(hr = engine_host_init(service)))
+        if (FAILED(hr = engine_host_init(service))
+                || (settings.enabled && FAILED(hr = test_double_create(service, &settings))))
         {
             service_release_base(service);
             service = NULL;
@@ -61,6 +76,7 @@ HRESULT service_get(struct service **out)
     else
         hr = E_OUTOFMEMORY;
     ReleaseSRWLockExclusive(&service_global_lock);
+    test_double_settings_free(&settings);
 
     if (FAILED(hr)) return hr;
     *out = service;
@@ -72,7 +88,9 @@ void service_release_base(struct service *service)
     ULONG i;
 
     if (InterlockedDecrement(&service->base)) return;
-    /* Every queued job holds a service reference, so the queue is empty here. */
+    /* Every queued job holds a service reference, so the queue is empty here. The test double
+     * goes first: it gives the engine its real transports back. */
+    test_double_destroy(service);
     engine_host_destroy(service);
     for (i = 0; i < service->worker_count; ++i) CloseHandle(service->workers[i]);
     queue_destroy(&service->jobs);

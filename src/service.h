@@ -34,6 +34,8 @@ struct service_event
     enum engine_event_kind kind;
     struct job *job;              /* held (job_hold) until delivered */
     struct job_file *file;        /* FILE_TRANSFERRED: the file; else NULL */
+    BOOL group;                   /* for the job's BITS 1.x group (group_deliver), not its own
+                                   * callbacks */
     ULONGLONG due;                /* in service->delayed: when to deliver it again */
 };
 
@@ -56,7 +58,15 @@ struct service
     ULONG worker_count;           /* [service lock] */
     BOOL workers_started;         /* [service lock] */
     BOOL stopping;                /* [service lock] */
+    ULONG workers_awake;          /* workers not asleep on `work` [service lock] */
+    struct test_double *test_double;  /* the test double when enabled, else NULL; immutable */
 };
+
+/* The engine's clock (real, or the test double's virtual time), in ms. */
+static inline UINT64 service_now(struct service *service)
+{
+    return service->engine.clock->now(service->engine.clock_context);
+}
 
 /* Returns the process-wide service with a reference, creating it on first use. */
 HRESULT service_get(struct service **out);

@@ -231,6 +231,8 @@ static const struct transport_ops file_transport_ops =
     file_read,
     file_abort,
     file_close,
+    NULL,                                 /* no uploads: they need the BITS upload protocol */
+    NULL,
 };
 
 HRESULT file_transport_create(struct transport *transport)

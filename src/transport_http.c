@@ -4,15 +4,18 @@
  *
  * Asynchronous WinHTTP: a transport's sessions (one per proxy configuration and client
  * certificate, see struct session_key), one connection and request handle per stream.
- * Every WinHTTP operation is started and then waited for on the calling thread, on two events:
- * `done` (set by the status callback when the operation completes) and `aborted` (set by
- * abort()). abort() therefore touches nothing but an event, so it cannot race close() into a
+ * Every WinHTTP operation is started and then waited for on the calling thread, on the stream's
+ * condition variable, until one of two flags is set: `done` (by the status callback when the
+ * operation completes) or `aborted` (by abort()). Flags under a slim lock rather than events:
+ * under Wine every event call is a round trip to wineserver, and a download makes several per
+ * read. abort() touches nothing but its flag, so it cannot race close() into a
  * double close: a blocked read() sees `aborted` and returns E_ABORT at once, and the operation it
- * leaves behind is cancelled when close() closes the request handle. Such an operation may still
+ * leaves behind is cancelled when the request handle is closed. Such an operation may still
  * complete afterwards (under Wine it runs until the socket delivers data or times out), so
- * WinHTTP reads into the stream's own buffer, never the caller's, and the stream is reference
- * counted: the request handle holds one reference until WinHTTP reports
- * WINHTTP_CALLBACK_STATUS_HANDLE_CLOSING, its last word on the handle. Each stream holds a
+ * WinHTTP reads into the stream's own buffer, never the caller's. Reads ask for up to 256 KiB at
+ * once and call WinHttpReadData from a pool thread (see http_read). The stream is reference
+ * counted: a read on a pool thread holds one reference, and the request handle holds one until
+ * WinHTTP reports WINHTTP_CALLBACK_STATUS_HANDLE_CLOSING, its last word on the handle. Each stream holds a
  * reference on the transport, so the sessions outlive their requests, and the transport holds the
  * module (module_lock) until the last callback has run, so the DLL stays loaded while WinHTTP may
  * still call into it.
@@ -30,15 +33,16 @@
 #include <wchar.h>
 
 #include "certificate.h"
-#include "transport.h"
+#include "transport_http.h"
 
 #include <shlwapi.h>
 #include <wincrypt.h>
-#include <winhttp.h>
 
 #define USER_AGENT        L"Microsoft BITS/7.8"
 #define READ_BUFFER_SIZE  (256 * 1024)   /* the most one read() returns */
-#define BATCH_WAIT_MS     20             /* how long a read() with data waits for more */
+#define READ_MIN_SIZE     (8 * 1024)     /* the least one read() asks WinHTTP for */
+#define READ_FAST_MS      100            /* a read this quick doubles the next one's size */
+#define READ_SLOW_MS      1000           /* a read this slow halves it */
 #define CLOSE_WAIT_MS     10000          /* how long close() waits for WinHTTP to let go */
 #define MAX_AUTH_ROUNDS   8              /* 401/407 answered with credentials, per open() */
 /* Not in MinGW-w64's winhttp.h. */
@@ -48,56 +52,6 @@
 #ifndef HTTP_STATUS_RANGE_NOT_SATISFIABLE
 #define HTTP_STATUS_RANGE_NOT_SATISFIABLE  416
 #endif
-
-/* What a pooled connection may be shared by: the proxy configuration and the client
- * certificate. Wine 8 ignores WINHTTP_OPTION_PROXY on a request (and on a session), so the proxy
- * is chosen at WinHttpOpen; and a connection that presented one job's certificate must not carry
- * another job's requests. */
-struct session_key
-{
-    DWORD access;               /* WINHTTP_ACCESS_TYPE_* */
-    WCHAR *proxy, *bypass;      /* NAMED_PROXY only, else NULL */
-    WCHAR *identity;            /* the client certificate, as where to find it; NULL: none */
-};
-
-/* A transport keeps one session per key its jobs have used, so connections stay alive between
- * requests that may share them. */
-struct http_session
-{
-    struct http_session *next;
-    struct session_key key;
-    HINTERNET handle;           /* asynchronous, with status_callback */
-};
-
-struct http_transport
-{
-    LONG refcount;              /* the owner's (create..destroy) + one per live stream */
-    SRWLOCK lock;               /* leaf lock: guards `sessions` only */
-    struct http_session *sessions;        /* never removed before the transport goes [lock] */
-};
-
-struct http_stream
-{
-    LONG refcount;              /* the owner's (open..close) + the request handle's */
-    struct http_transport *transport;     /* counted reference */
-    HINTERNET connection, request;
-    HANDLE done;                /* manual-reset: the operation in flight completed */
-    HANDLE aborted;             /* manual-reset: abort() was called */
-    HANDLE closed;              /* manual-reset: WinHTTP's HANDLE_CLOSING for the request came */
-    /* Written by the status callback before it sets `done`; read after the wait. */
-    DWORD result_error;         /* 0, or the WinHTTP error of the operation */
-    DWORD result_bytes;         /* what READ_COMPLETE read, or DATA_AVAILABLE has */
-    DWORD secure_failure;       /* WINHTTP_CALLBACK_STATUS_FLAG_* of the last SECURE_FAILURE */
-    WCHAR *url;                 /* the URL asked for, then where redirects led; malloc'd */
-    BOOL redirected;            /* WinHTTP followed a redirect */
-    BOOL url_lost;              /* out of memory while following one */
-    /* Only the thread calling open() and read() uses these. */
-    BYTE *buffer;               /* WinHTTP reads here: it outlives an abandoned read */
-    BOOL query_pending;         /* a QueryDataAvailable is in flight */
-    BOOL end_of_body;           /* WinHTTP said the body ended */
-    UINT64 body_left;           /* bytes the body still owes; BG_SIZE_UNKNOWN when not said */
-    CERT_CONTEXT *validated;    /* the server certificate the client's callback accepted */
-};
 
 static const struct transfer_options no_options;
 
@@ -124,6 +78,52 @@ static HRESULT last_winhttp_error(struct transfer_error *error)
     return winhttp_error(error, GetLastError());
 }
 
+HRESULT http_set_error(struct transfer_error *error, BG_ERROR_CONTEXT context, HRESULT code)
+{
+    return set_error(error, context, code);
+}
+
+HRESULT http_winhttp_error(struct transfer_error *error, DWORD win32)
+{
+    return winhttp_error(error, win32);
+}
+
+/* --- the stream's flags ------------------------------------------------------------------------- */
+
+static void set_flag(struct http_stream *stream, BOOL *flag)
+{
+    AcquireSRWLockExclusive(&stream->lock);
+    *flag = TRUE;
+    ReleaseSRWLockExclusive(&stream->lock);
+    WakeAllConditionVariable(&stream->changed);
+}
+
+/* Waits (at most `timeout` ms, or INFINITE) until *flag is set: TRUE if it was. */
+static BOOL wait_flag(struct http_stream *stream, const BOOL *flag, DWORD timeout)
+{
+    ULONGLONG deadline = timeout == INFINITE ? 0 : GetTickCount64() + timeout;
+    ULONGLONG now;
+    BOOL set;
+
+    AcquireSRWLockExclusive(&stream->lock);
+    while (!(set = *flag))
+    {
+        if (timeout != INFINITE && (now = GetTickCount64()) >= deadline) break;
+        SleepConditionVariableSRW(&stream->changed, &stream->lock,
+                                  timeout == INFINITE ? INFINITE : (DWORD)(deadline - now), 0);
+    }
+    ReleaseSRWLockExclusive(&stream->lock);
+    return set;
+}
+
+/* Before an operation starts (the callback may complete it inside the call that starts it). */
+static void begin_operation(struct http_stream *stream)
+{
+    AcquireSRWLockExclusive(&stream->lock);
+    stream->done = FALSE;
+    ReleaseSRWLockExclusive(&stream->lock);
+}
+
 /* --- lifetime --------------------------------------------------------------------------------- */
 
 static void session_key_free(struct session_key *key)
@@ -145,8 +145,17 @@ static void session_free(struct http_session *session)
 static void transport_release(struct http_transport *transport)
 {
     struct http_session *session, *next;
+    LONG left = InterlockedDecrement(&transport->refcount);
 
-    if (InterlockedDecrement(&transport->refcount)) return;
+    if (left == 1)
+    {
+        /* Only the owner's is left: wake http_transport_destroy (taking the lock orders this
+         * after its check). */
+        AcquireSRWLockExclusive(&transport->lock);
+        ReleaseSRWLockExclusive(&transport->lock);
+        WakeAllConditionVariable(&transport->streams_gone);
+    }
+    if (left) return;
     for (session = transport->sessions; session; session = next)
     {
         next = session->next;
@@ -159,11 +168,9 @@ static void transport_release(struct http_transport *transport)
 static void stream_release(struct http_stream *stream)
 {
     if (InterlockedDecrement(&stream->refcount)) return;
-    if (stream->done) CloseHandle(stream->done);
-    if (stream->aborted) CloseHandle(stream->aborted);
-    if (stream->closed) CloseHandle(stream->closed);
     if (stream->validated) CertFreeCertificateContext(stream->validated);
     free(stream->buffer);
+    free(stream->body);
     free(stream->url);
     transport_release(stream->transport);
     free(stream);
@@ -171,18 +178,25 @@ static void stream_release(struct http_stream *stream)
 
 /* Closes the handles (WinHTTP then cancels what is in flight and drops the request handle's
  * reference with HANDLE_CLOSING) and drops the owner's reference. */
+static void request_unuse(struct http_stream *stream)
+{
+    if (!InterlockedDecrement(&stream->request_users)) WinHttpCloseHandle(stream->request);
+}
+
 static void stream_close(struct http_stream *stream)
 {
     HINTERNET request = stream->request, connection = stream->connection;
 
     /* close() is called without any lock: wait (bounded) for WinHTTP's last word on the
      * request, so that a finished transfer leaves nothing of ours running and the module can
-     * be unloaded as soon as the client lets go. An operation abandoned by abort() may keep
-     * WinHTTP busy longer under Wine; the request's own reference covers that case. */
+     * be unloaded as soon as the client lets go. Not after abort(): the operation it abandoned
+     * may keep WinHTTP busy until the server speaks or the socket times out under Wine, and the
+     * caller (a worker after Suspend or Cancel) should not wait for that; the request's own
+     * reference and the module lock cover that case. */
     InterlockedIncrement(&stream->refcount);
-    if (request) WinHttpCloseHandle(request);
+    if (request) request_unuse(stream);
     if (connection) WinHttpCloseHandle(connection);
-    if (request && stream->closed) WaitForSingleObject(stream->closed, CLOSE_WAIT_MS);
+    if (request && !wait_flag(stream, &stream->aborted, 0)) wait_flag(stream, &stream->closed, CLOSE_WAIT_MS);
     stream_release(stream);
     stream_release(stream);
 }
@@ -191,7 +205,7 @@ static void complete(struct http_stream *stream, DWORD error, DWORD bytes)
 {
     stream->result_error = error;
     stream->result_bytes = bytes;
-    SetEvent(stream->done);
+    set_flag(stream, &stream->done);
 }
 
 /* Where a redirect leads, from the URL it came from (Wine reports the Location as the server
@@ -248,27 +262,25 @@ static void CALLBACK status_callback(HINTERNET handle, DWORD_PTR context, DWORD 
     case WINHTTP_CALLBACK_STATUS_HANDLE_CLOSING:
         if (handle == stream->request)
         {
-            SetEvent(stream->closed);
+            set_flag(stream, &stream->closed);
             stream_release(stream);
         }
         break;
     }
 }
 
-/* Waits for the operation in flight: S_OK once the callback reported it (see result_*), S_FALSE
- * when `timeout` ran out first, E_ABORT when abort() came first; the operation is then left to
- * WinHTTP and close(). */
-static HRESULT wait_operation(struct http_stream *stream, DWORD timeout)
+/* Waits for the operation in flight: S_OK once the callback reported it (see result_*), E_ABORT
+ * when abort() came first; the operation is then left to WinHTTP and close(). */
+static HRESULT wait_operation(struct http_stream *stream)
 {
-    HANDLE handles[2] = { stream->done, stream->aborted };
+    HRESULT hr;
 
-    switch (WaitForMultipleObjects(2, handles, FALSE, timeout))
-    {
-    case WAIT_OBJECT_0: return S_OK;
-    case WAIT_OBJECT_0 + 1: return E_ABORT;
-    case WAIT_TIMEOUT: return S_FALSE;
-    default: return hresult_from_last_error();
-    }
+    AcquireSRWLockExclusive(&stream->lock);
+    while (!stream->done && !stream->aborted)
+        SleepConditionVariableSRW(&stream->changed, &stream->lock, INFINITE, 0);
+    hr = stream->done ? S_OK : E_ABORT;
+    ReleaseSRWLockExclusive(&stream->lock);
+    return hr;
 }
 
 /* A failed operation's error, made precise by what SECURE_FAILURE said: a revoked certificate
@@ -535,19 +547,14 @@ static HRESULT set_security(HINTERNET request, const struct transfer_options *op
     return ok ? S_OK : last_winhttp_error(error);
 }
 
-/* Custom headers, then the range and its validator. The date is the one the earlier part of the
- * file had: If-Range makes a server whose file changed send all of it (200, not ranged), which
- * tells the engine to start over. */
-static HRESULT add_headers(HINTERNET request, const struct transport_request *req,
-                           const struct transfer_options *options, struct transfer_error *error)
+/* The range and its validator (after the custom headers, which http_stream_open adds). The date
+ * is the one the earlier part of the file had: If-Range makes a server whose file changed send
+ * all of it (200, not ranged), which tells the engine to start over. */
+static HRESULT add_headers(HINTERNET request, const struct transport_request *req, struct transfer_error *error)
 {
     WCHAR header[128], date[WINHTTP_TIME_FORMAT_BUFSIZE / sizeof(WCHAR) + 1];
     BOOL to_eof = req->length == BG_LENGTH_TO_EOF || req->length > ~(UINT64)0 - req->offset;
     SYSTEMTIME time;
-
-    if (options->custom_headers && options->custom_headers[0]
-            && !WinHttpAddRequestHeaders(request, options->custom_headers, (DWORD)-1L, WINHTTP_ADDREQ_FLAG_ADD))
-        return last_winhttp_error(error);
 
     if (!req->offset && to_eof) return S_OK;
     if (to_eof)
@@ -815,7 +822,8 @@ static HRESULT read_response(struct http_stream *stream, const struct transport_
         response->ranged = first == req->offset;
         stream->body_left = last - first + 1;
     }
-    if (options->http_method && !_wcsicmp(options->http_method, L"HEAD")) stream->body_left = 0;
+    if (options->type == BG_JOB_TYPE_DOWNLOAD && options->http_method && !_wcsicmp(options->http_method, L"HEAD"))
+        stream->body_left = 0;
 
     size = sizeof(time);
     if (WinHttpQueryHeaders(stream->request, WINHTTP_QUERY_LAST_MODIFIED | WINHTTP_QUERY_FLAG_SYSTEMTIME,
@@ -839,14 +847,14 @@ static HRESULT read_response(struct http_stream *stream, const struct transport_
  * redirects off, ALLOW_HTTPS_TO_HTTP lets WinHTTP follow https -> http ones too (by default it
  * refuses them and hands us the redirect status). */
 static HRESULT create_request(struct http_stream *stream, HINTERNET session, const WCHAR *host,
-                              const URL_COMPONENTS *url, const struct transfer_options *options, BOOL secure,
-                              struct transfer_error *error)
+                              const URL_COMPONENTS *url, const WCHAR *verb, const struct transfer_options *options,
+                              BOOL secure, struct transfer_error *error)
 {
     DWORD_PTR context = (DWORD_PTR)stream;
     DWORD policy;
 
     if (!(stream->connection = WinHttpConnect(session, host, url->nPort, 0))) return last_winhttp_error(error);
-    if (!(stream->request = WinHttpOpenRequest(stream->connection, options->http_method ? options->http_method : L"GET",
+    if (!(stream->request = WinHttpOpenRequest(stream->connection, verb,
                                                url->lpszUrlPath, NULL, WINHTTP_NO_REFERER,
                                                WINHTTP_DEFAULT_ACCEPT_TYPES, secure ? WINHTTP_FLAG_SECURE : 0)))
         return last_winhttp_error(error);
@@ -872,22 +880,23 @@ static HRESULT create_request(struct http_stream *stream, HINTERNET session, con
     return S_OK;
 }
 
-/* One round trip: the request out, the response headers in. S_OK with *win32 0 or WinHTTP's
- * error; a failure only when the wait itself failed. */
-static HRESULT round_trip(struct http_stream *stream, DWORD *win32)
+/* One round trip: the request (and its body, which must outlive the operation) out, the
+ * response headers in. S_OK with *win32 0 or WinHTTP's error; a failure only when the wait
+ * itself failed. */
+static HRESULT round_trip(struct http_stream *stream, const void *body, DWORD body_size, DWORD *win32)
 {
     HRESULT hr;
 
-    ResetEvent(stream->done);
-    if (!WinHttpSendRequest(stream->request, WINHTTP_NO_ADDITIONAL_HEADERS, 0, WINHTTP_NO_REQUEST_DATA, 0, 0,
+    begin_operation(stream);
+    if (!WinHttpSendRequest(stream->request, WINHTTP_NO_ADDITIONAL_HEADERS, 0, (void *)body, body_size, body_size,
                             (DWORD_PTR)stream))
         goto out_error;
-    if (FAILED(hr = wait_operation(stream, INFINITE))) return hr;
+    if (FAILED(hr = wait_operation(stream))) return hr;
     if ((*win32 = operation_error(stream))) return S_OK;
 
-    ResetEvent(stream->done);
+    begin_operation(stream);
     if (!WinHttpReceiveResponse(stream->request, NULL)) goto out_error;
-    if (FAILED(hr = wait_operation(stream, INFINITE))) return hr;
+    if (FAILED(hr = wait_operation(stream))) return hr;
     *win32 = operation_error(stream);
     return S_OK;
 
@@ -896,20 +905,17 @@ out_error:
     return S_OK;
 }
 
-/* Sends the request and receives the response headers, answering authentication challenges
- * (at most MAX_AUTH_ROUNDS times) and checking the server's certificate: S_OK and the final
- * status. A server asking for a client certificate the job has none of gets the request again
- * without one. */
-static HRESULT exchange(struct http_stream *stream, const struct transfer_options *options, BOOL secure,
-                        DWORD *status, struct transfer_error *error)
+HRESULT http_stream_exchange(struct http_stream *stream, const struct transfer_options *options,
+                             const void *body, DWORD body_size, DWORD *status, struct transfer_error *error)
 {
     DWORD tried[2] = {0}, size, win32, rounds = 0;
-    BOOL without_certificate = FALSE;
+    BOOL without_certificate = FALSE, secure = stream->secure;
     HRESULT hr;
 
     for (;;)
     {
-        if (FAILED(hr = round_trip(stream, &win32))) return set_error(error, BG_ERROR_CONTEXT_GENERAL_TRANSPORT, hr);
+        if (FAILED(hr = round_trip(stream, body, body_size, &win32)))
+            return set_error(error, BG_ERROR_CONTEXT_GENERAL_TRANSPORT, hr);
         if (win32 == ERROR_WINHTTP_CLIENT_AUTH_CERT_NEEDED && !options->has_certificate && !without_certificate)
         {
             without_certificate = TRUE;
@@ -932,18 +938,92 @@ static HRESULT exchange(struct http_stream *stream, const struct transfer_option
     }
 }
 
-static HRESULT http_open(void *context, const struct transport_request *req, struct transport_stream **out,
-                         struct transport_response *response, struct transfer_error *error)
+HRESULT http_stream_open(struct http_transport *transport, const WCHAR *url_text, enum remote_kind kind,
+                         const WCHAR *verb, const struct transfer_options *options, struct http_stream **out,
+                         struct transfer_error *error)
 {
-    const struct transfer_options *options = req->options ? req->options : &no_options;
-    struct http_transport *transport = context;
     struct session_key key;
     HINTERNET session;
     URL_COMPONENTS url;
     struct http_stream *stream;
     WCHAR *host = NULL;
+    HRESULT hr;
+
+    *out = NULL;
+    if (kind != REMOTE_HTTP && kind != REMOTE_HTTPS) return set_error(error, BG_ERROR_CONTEXT_GENERAL_TRANSPORT, E_INVALIDARG);
+    memset(&url, 0, sizeof(url));
+    url.dwStructSize = sizeof(url);
+    url.dwHostNameLength = url.dwUrlPathLength = url.dwExtraInfoLength = (DWORD)-1;
+    if (!WinHttpCrackUrl(url_text, 0, 0, &url)) return last_winhttp_error(error);
+    if (!(host = malloc((url.dwHostNameLength + 1) * sizeof(WCHAR))))
+        return set_error(error, BG_ERROR_CONTEXT_GENERAL_TRANSPORT, E_OUTOFMEMORY);
+    memcpy(host, url.lpszHostName, url.dwHostNameLength * sizeof(WCHAR));
+    host[url.dwHostNameLength] = 0;
+
+    if (!(stream = calloc(1, sizeof(*stream))))
+    {
+        free(host);
+        return set_error(error, BG_ERROR_CONTEXT_GENERAL_TRANSPORT, E_OUTOFMEMORY);
+    }
+    stream->refcount = 1;
+    stream->request_users = 1;
+    InitializeSRWLock(&stream->lock);
+    InitializeConditionVariable(&stream->changed);
+    stream->read_size = READ_MIN_SIZE;
+    stream->secure = url.nScheme == INTERNET_SCHEME_HTTPS;
+    InterlockedIncrement(&transport->refcount);
+    stream->transport = transport;
+    if (!(stream->url = _wcsdup(url_text)))
+    {
+        hr = set_error(error, BG_ERROR_CONTEXT_GENERAL_TRANSPORT, E_OUTOFMEMORY);
+        goto fail;
+    }
+
+    if (FAILED(hr = make_session_key(options, url_text, stream->secure, &key)))
+    {
+        session_key_free(&key);
+        set_error(error, BG_ERROR_CONTEXT_GENERAL_TRANSPORT, hr);
+        goto fail;
+    }
+    hr = get_session(transport, &key, &session, error);
+    session_key_free(&key);
+    if (FAILED(hr)) goto fail;
+
+    if (FAILED(hr = create_request(stream, session, host, &url, verb, options, stream->secure, error))) goto fail;
+    if (stream->secure && FAILED(hr = set_security(stream->request, options, error))) goto fail;
+    if (options->custom_headers && options->custom_headers[0]
+            && !WinHttpAddRequestHeaders(stream->request, options->custom_headers, (DWORD)-1L, WINHTTP_ADDREQ_FLAG_ADD))
+    {
+        hr = last_winhttp_error(error);
+        goto fail;
+    }
+    free(host);
+    *out = stream;
+    return S_OK;
+
+fail:
+    free(host);
+    stream_close(stream);
+    return hr;
+}
+
+void http_stream_close(struct http_stream *stream)
+{
+    stream_close(stream);
+}
+
+HRESULT http_query_raw_headers(struct http_stream *stream, WCHAR **out)
+{
+    return query_raw_headers(stream->request, out);
+}
+
+static HRESULT http_open(void *context, const struct transport_request *req, struct transport_stream **out,
+                         struct transport_response *response, struct transfer_error *error)
+{
+    const struct transfer_options *options = req->options ? req->options : &no_options;
+    struct http_transport *transport = context;
+    struct http_stream *stream;
     DWORD status = 0;
-    BOOL secure;
     HRESULT hr;
 
     *out = NULL;
@@ -955,55 +1035,21 @@ static HRESULT http_open(void *context, const struct transport_request *req, str
         return set_error(error, BG_ERROR_CONTEXT_GENERAL_TRANSPORT, E_INVALIDARG);
     if (!req->length) return set_error(error, BG_ERROR_CONTEXT_REMOTE_FILE, BG_E_INVALID_RANGE);
 
-    memset(&url, 0, sizeof(url));
-    url.dwStructSize = sizeof(url);
-    url.dwHostNameLength = url.dwUrlPathLength = url.dwExtraInfoLength = (DWORD)-1;
-    if (!WinHttpCrackUrl(req->url, 0, 0, &url)) return last_winhttp_error(error);
-    if (!(host = malloc((url.dwHostNameLength + 1) * sizeof(WCHAR))))
-        return set_error(error, BG_ERROR_CONTEXT_GENERAL_TRANSPORT, E_OUTOFMEMORY);
-    memcpy(host, url.lpszHostName, url.dwHostNameLength * sizeof(WCHAR));
-    host[url.dwHostNameLength] = 0;
-    secure = url.nScheme == INTERNET_SCHEME_HTTPS;
-
-    if (!(stream = calloc(1, sizeof(*stream))))
+    /* An upload job's custom method is its packets' (transport_upload.c): its reply is a GET. */
+    if (FAILED(hr = http_stream_open(transport, req->url, req->kind,
+                                     options->type == BG_JOB_TYPE_DOWNLOAD && options->http_method
+                                     ? options->http_method : L"GET", options, &stream, error)))
     {
-        free(host);
-        return set_error(error, BG_ERROR_CONTEXT_GENERAL_TRANSPORT, E_OUTOFMEMORY);
+        WARN("%s: %#lx (context %u).\n", debugstr_w(req->url), hr, error->context);
+        return hr;
     }
-    stream->refcount = 1;
-    InterlockedIncrement(&transport->refcount);
-    stream->transport = transport;
-    if (!(stream->url = _wcsdup(req->url)))
-    {
-        hr = set_error(error, BG_ERROR_CONTEXT_GENERAL_TRANSPORT, E_OUTOFMEMORY);
-        goto fail;
-    }
-    if (!(stream->done = CreateEventW(NULL, TRUE, FALSE, NULL))
-            || !(stream->aborted = CreateEventW(NULL, TRUE, FALSE, NULL))
-            || !(stream->closed = CreateEventW(NULL, TRUE, FALSE, NULL)))
-    {
-        hr = set_error(error, BG_ERROR_CONTEXT_GENERAL_TRANSPORT, hresult_from_last_error());
-        goto fail;
-    }
-
-    if (FAILED(hr = make_session_key(options, req->url, secure, &key)))
-    {
-        session_key_free(&key);
-        set_error(error, BG_ERROR_CONTEXT_GENERAL_TRANSPORT, hr);
-        goto fail;
-    }
-    hr = get_session(transport, &key, &session, error);
-    session_key_free(&key);
-    if (FAILED(hr)) goto fail;
-
-    if (FAILED(hr = create_request(stream, session, host, &url, options, secure, error))) goto fail;
-    if (secure && FAILED(hr = set_security(stream->request, options, error))) goto fail;
-    if (FAILED(hr = add_headers(stream->request, req, options, error))) goto fail;
-    if (FAILED(hr = exchange(stream, options, secure, &status, error))) goto fail;
+    /* Before the exchange, which waits for the server: abort() now reaches it. */
+    if (req->opening) req->opening(req->opening_context, (struct transport_stream *)stream);
+    if (FAILED(hr = add_headers(stream->request, req, error))) goto fail;
+    if (FAILED(hr = http_stream_exchange(stream, options, NULL, 0, &status, error))) goto fail;
     TRACE("status %lu.\n", status);
     if (FAILED(hr = read_response(stream, req, options, status, response, error))) goto fail;
 
-    free(host);
     *out = (struct transport_stream *)stream;
     return S_OK;
 
@@ -1011,77 +1057,102 @@ fail:
     WARN("%s: %#lx (context %u).\n", debugstr_w(req->url), hr, error->context);
     transport_response_free(response);
     memset(response, 0, sizeof(*response));
-    free(host);
-    stream_close(stream);
+    if (req->opening) *out = (struct transport_stream *)stream;   /* the caller's now */
+    else stream_close(stream);
     return hr;
 }
 
-/* Fills the caller's buffer (up to READ_BUFFER_SIZE) from what WinHTTP has, waiting for more
- * only while nothing is gathered yet, or for BATCH_WAIT_MS once something is: large reads on a
- * fast connection, prompt ones on a slow one. Each step asks WinHTTP how much it holds
- * (QueryDataAvailable, which may wait for the network) and then reads exactly that, which never
- * waits: Wine's WinHttpReadData, asked for more than it holds, blocks the calling thread until
- * it has it, where abort() could not reach it. A query still in flight when the batch window
- * closes is picked up by the next read(). */
+/* Runs WinHttpReadData on a pool thread: Wine's, asked for more than it holds, reads the socket
+ * on the calling thread until it has it all, where abort() could not reach the caller. Holds a
+ * reference on the stream and on the request handle meanwhile. */
+static void CALLBACK read_work(TP_CALLBACK_INSTANCE *instance, void *context)
+{
+    struct http_stream *stream = context;
+    DWORD win32;
+
+    if (!WinHttpReadData(stream->request, stream->buffer, stream->read_want, NULL))
+        complete(stream, (win32 = GetLastError()) ? win32 : ERROR_WINHTTP_INTERNAL_ERROR, 0);
+    request_unuse(stream);
+    stream_release(stream);
+}
+
+/* One WinHTTP read for the whole of what is asked (up to read_size), which Wine gathers from the
+ * socket with no round trip through this thread between its socket reads. It runs on a pool
+ * thread (read_work) while this one waits, abortably: abort() sets a flag this thread waits on,
+ * and the read itself is left to finish or fail on its own. read_size adapts to the connection: a quick read doubles the next
+ * one, up to READ_BUFFER_SIZE, and a slow one halves it, down to READ_MIN_SIZE, so that a slow
+ * connection still reports progress every second or so. */
 static HRESULT http_read(struct transport_stream *iface, void *buffer, DWORD size, DWORD *read,
                          struct transfer_error *error)
 {
     struct http_stream *stream = impl_from_transport_stream(iface);
-    DWORD want = size < READ_BUFFER_SIZE ? size : READ_BUFFER_SIZE, gathered = 0, count;
+    DWORD want = size < stream->read_size ? size : stream->read_size, got;
+    ULONGLONG start, took;
     HRESULT hr;
 
     *read = 0;
-    if (WaitForSingleObject(stream->aborted, 0) == WAIT_OBJECT_0)
+    if (wait_flag(stream, &stream->aborted, 0))
         return set_error(error, BG_ERROR_CONTEXT_GENERAL_TRANSPORT, E_ABORT);
-    if (!size || !stream->body_left) return S_OK;
+    if (!size || !stream->body_left || stream->end_of_body) goto out;
     if (!stream->buffer && !(stream->buffer = malloc(READ_BUFFER_SIZE)))
         return set_error(error, BG_ERROR_CONTEXT_GENERAL_TRANSPORT, E_OUTOFMEMORY);
+    if (stream->body_left != BG_SIZE_UNKNOWN && want > stream->body_left) want = (DWORD)stream->body_left;
 
-    while (gathered < want && stream->body_left && !stream->end_of_body)
+    start = GetTickCount64();
+    stream->read_want = want;
+    begin_operation(stream);
+    InterlockedIncrement(&stream->refcount);
+    InterlockedIncrement(&stream->request_users);
+    if (!TrySubmitThreadpoolCallback(read_work, stream, NULL))
     {
-        if (!stream->query_pending)
-        {
-            ResetEvent(stream->done);
-            if (!WinHttpQueryDataAvailable(stream->request, NULL)) return last_winhttp_error(error);
-            stream->query_pending = TRUE;
-        }
-        hr = wait_operation(stream, gathered ? BATCH_WAIT_MS : INFINITE);
-        if (hr == S_FALSE) break;                   /* the batch window closed */
-        if (FAILED(hr)) return set_error(error, BG_ERROR_CONTEXT_GENERAL_TRANSPORT, hr);
-        stream->query_pending = FALSE;
-        if (stream->result_error) return winhttp_error(error, operation_error(stream));
-        if (!(count = stream->result_bytes))
-        {
-            stream->end_of_body = TRUE;
-            break;
-        }
-
-        if (count > want - gathered) count = want - gathered;
-        ResetEvent(stream->done);
-        if (!WinHttpReadData(stream->request, stream->buffer + gathered, count, NULL))
-            return last_winhttp_error(error);
-        if (FAILED(hr = wait_operation(stream, INFINITE)))
-            return set_error(error, BG_ERROR_CONTEXT_GENERAL_TRANSPORT, hr);
-        if (stream->result_error) return winhttp_error(error, operation_error(stream));
-        if (!stream->result_bytes)
-        {
-            stream->end_of_body = TRUE;
-            break;
-        }
-        gathered += stream->result_bytes;
-        if (stream->body_left != BG_SIZE_UNKNOWN)
-            stream->body_left -= stream->result_bytes < stream->body_left ? stream->result_bytes : stream->body_left;
+        hr = set_error(error, BG_ERROR_CONTEXT_GENERAL_TRANSPORT, hresult_from_last_error());
+        request_unuse(stream);
+        stream_release(stream);
+        return hr;
     }
+    if (FAILED(hr = wait_operation(stream))) return set_error(error, BG_ERROR_CONTEXT_GENERAL_TRANSPORT, hr);
+    if (stream->result_error) return winhttp_error(error, operation_error(stream));
+    took = GetTickCount64() - start;
 
-    if (!gathered && stream->end_of_body && stream->body_left && stream->body_left != BG_SIZE_UNKNOWN)
+    if (!(got = stream->result_bytes))
+    {
+        stream->end_of_body = TRUE;
+        goto out;
+    }
+    if (got > want) got = want;
+    if (stream->body_left != BG_SIZE_UNKNOWN) stream->body_left -= got;
+    if (got == want && took <= READ_FAST_MS && stream->read_size < READ_BUFFER_SIZE) stream->read_size *= 2;
+    else if (took >= READ_SLOW_MS && stream->read_size > READ_MIN_SIZE) stream->read_size /= 2;
+    memcpy(buffer, stream->buffer, got);
+    *read = got;
+    return S_OK;
+
+out:
+    if (stream->end_of_body && stream->body_left && stream->body_left != BG_SIZE_UNKNOWN)
     {
         /* The connection ended before the body it announced. */
         WARN("the body ended %llu bytes short.\n", (unsigned long long)stream->body_left);
         return winhttp_error(error, ERROR_WINHTTP_CONNECTION_ERROR);
     }
-    memcpy(buffer, stream->buffer, gathered);
-    *read = gathered;
     return S_OK;
+}
+
+HRESULT http_stream_drain(struct http_stream *stream, DWORD limit, struct transfer_error *error)
+{
+    BYTE buffer[4096];
+    DWORD read, total = 0;
+    HRESULT hr;
+
+    /* Read even a body of 0 bytes: Wine gives the connection back to its pool only once a read
+     * has found the end of the response. */
+    stream->body_left = BG_SIZE_UNKNOWN;
+    stream->end_of_body = FALSE;
+    do
+    {
+        if (FAILED(hr = http_read((struct transport_stream *)stream, buffer, sizeof(buffer), &read, error))) return hr;
+        total += read;
+    } while (read && total < limit);
+    return read ? S_FALSE : S_OK;
 }
 
 static void http_abort(struct transport_stream *iface)
@@ -1089,7 +1160,7 @@ static void http_abort(struct transport_stream *iface)
     struct http_stream *stream = impl_from_transport_stream(iface);
 
     TRACE("%p.\n", stream);
-    SetEvent(stream->aborted);
+    set_flag(stream, &stream->aborted);
 }
 
 static void http_close(struct transport_stream *iface)
@@ -1104,6 +1175,8 @@ static const struct transport_ops http_transport_ops =
     http_read,
     http_abort,
     http_close,
+    http_post_open,                       /* transport_upload.c */
+    http_post_send,
 };
 
 HRESULT http_transport_create(struct transport *out)
@@ -1116,14 +1189,28 @@ HRESULT http_transport_create(struct transport *out)
     module_lock();
     transport->refcount = 1;
     InitializeSRWLock(&transport->lock);
+    InitializeConditionVariable(&transport->streams_gone);
     out->ops = &http_transport_ops;
     out->context = transport;
     return S_OK;
 }
 
+/* Waits (at most CLOSE_WAIT_MS) for the streams WinHTTP still holds (a stream closed after
+ * abort() does not wait for them, see stream_close), so that the service ends with nothing of
+ * ours running in WinHTTP when it can. */
 void http_transport_destroy(struct transport *transport)
 {
-    if (transport->context) transport_release(transport->context);
+    struct http_transport *http = transport->context;
+    ULONGLONG deadline = GetTickCount64() + CLOSE_WAIT_MS, now;
+
+    if (http)
+    {
+        AcquireSRWLockExclusive(&http->lock);
+        while (http->refcount > 1 && (now = GetTickCount64()) < deadline)
+            SleepConditionVariableSRW(&http->streams_gone, &http->lock, (DWORD)(deadline - now), 0);
+        ReleaseSRWLockExclusive(&http->lock);
+        transport_release(http);
+    }
     transport->ops = NULL;
     transport->context = NULL;
 }

@@ -6,8 +6,10 @@ foreach(source IN LISTS CORE_TESTS)
     string(REGEX REPLACE "^test_" "" name ${name})
     add_executable(native_test_${name} ${source})
     # A test's fakes, when it has some: tests/core/fake_<name>.c (test_engine.c: fake_engine.c).
-    if(EXISTS ${CMAKE_SOURCE_DIR}/tests/core/fake_${name}.c)
-        target_sources(native_test_${name} PRIVATE ${CMAKE_SOURCE_DIR}/tests/core/fake_${name}.c)
+    # (test_engine_upload.c shares them: the fakes are named after the first word.)
+    string(REGEX REPLACE "_.*" "" fakes ${name})
+    if(EXISTS ${CMAKE_SOURCE_DIR}/tests/core/fake_${fakes}.c)
+        target_sources(native_test_${name} PRIVATE ${CMAKE_SOURCE_DIR}/tests/core/fake_${fakes}.c)
     endif()
     target_link_libraries(native_test_${name} PRIVATE openbits_core ${CMOCKA_LIBRARY})
     target_include_directories(native_test_${name} PRIVATE ${CMOCKA_INCLUDE_DIR})
@@ -22,3 +24,8 @@ find_program(OPENBITS_PYTHON3 python3 HINTS /usr/bin REQUIRED)
 add_test(NAME native.http_server
     COMMAND ${OPENBITS_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/servers/test_http_server.py)
 set_tests_properties(native.http_server PROPERTIES ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1" TIMEOUT 120)
+
+# The BITS upload protocol side of the same server (bits_upload.py).
+add_test(NAME native.bits_upload
+    COMMAND ${OPENBITS_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/servers/test_bits_upload.py)
+set_tests_properties(native.bits_upload PROPERTIES ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1" TIMEOUT 120)

@@ -15,7 +15,7 @@ set_target_properties(cmocka_mingw PROPERTIES
 find_program(OPENBITS_PYTHON3 python3 HINTS /usr/bin REQUIRED)
 
 add_library(test_support STATIC ${CMAKE_SOURCE_DIR}/tests/support/com_test.c
-    ${CMAKE_SOURCE_DIR}/tests/support/server.c)
+    ${CMAKE_SOURCE_DIR}/tests/support/server.c ${CMAKE_SOURCE_DIR}/tests/support/callback.c)
 target_include_directories(test_support PUBLIC ${CMAKE_SOURCE_DIR}/tests/support ${GENERATED_DIR}
     ${CMAKE_SOURCE_DIR}/include)
 target_compile_definitions(test_support PUBLIC ${OPENBITS_DEFINITIONS})
@@ -52,7 +52,8 @@ file(GLOB CORE_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/core/test_*.c)
 foreach(source IN LISTS CORE_TESTS)
     get_filename_component(name ${source} NAME_WE)
     # A test's fakes, when it has some: tests/core/fake_<name>.c (test_engine.c: fake_engine.c).
-    string(REGEX REPLACE "^test_" "fake_" fakes ${name})
+    # (test_engine_upload.c shares them: the fakes are named after the first word.)
+    string(REGEX REPLACE "^test_([^_]*).*" "fake_\\1" fakes ${name})
     set(fakes ${CMAKE_SOURCE_DIR}/tests/core/${fakes}.c)
     if(NOT EXISTS ${fakes})
         set(fakes "")
@@ -136,7 +137,7 @@ add_dependencies(test_registration registration_probe)
 # of src/ (not the module's entry points) into the test, which then plays the engine's part on
 # the job and file records directly.
 set(OBJECT_SOURCES ${OPENBITS_SOURCES})
-list(FILTER OBJECT_SOURCES EXCLUDE REGEX "/(module|register|class_factory|engine_host|transport_http|transport_file|proxy|surrogate)\\.c$")
+list(FILTER OBJECT_SOURCES EXCLUDE REGEX "/(module|register|class_factory|engine_host|transport_http|transport_upload|transport_file|proxy|surrogate)\\.c$")
 openbits_wine_test(unit_job_internals SOURCES
     ${CMAKE_SOURCE_DIR}/tests/com/unit_job_internals.c
     ${CMAKE_SOURCE_DIR}/tests/support/module_stub.c
@@ -150,6 +151,8 @@ add_dependencies(unit_job_internals openbits_messages)
 # test_quota writes Group Policy values under HKLM in the prefix: not while the registration
 # test compares registry snapshots.
 set_tests_properties(wine.test_quota PROPERTIES RESOURCE_LOCK wine_registry)
+# test_test_control switches the test double on and off under HKLM in the prefix.
+set_tests_properties(wine.test_test_control PROPERTIES RESOURCE_LOCK wine_registry)
 
 # The transports (src/transport_http.c, src/transport_file.c) on real files, against the loopback
 # HTTP server (tests/servers/http_server.py) and sockets of the test's own: the sources are
@@ -158,6 +161,7 @@ openbits_wine_test(unit_transport SOURCES
     ${CMAKE_SOURCE_DIR}/tests/com/unit_transport.c
     ${CMAKE_SOURCE_DIR}/tests/support/module_stub.c
     ${CMAKE_SOURCE_DIR}/src/transport_http.c
+    ${CMAKE_SOURCE_DIR}/src/transport_upload.c
     ${CMAKE_SOURCE_DIR}/src/certificate.c
     ${CMAKE_SOURCE_DIR}/src/transport_file.c
     ${CMAKE_SOURCE_DIR}/src/transfer_options.c
@@ -190,6 +194,13 @@ if(OPENSSL_PROGRAM)
     target_compile_definitions(unit_transport PRIVATE OPENBITS_TLS_CERT="${TLS_DIR}/cert.pem"
         OPENBITS_TLS_KEY="${TLS_DIR}/key.pem" OPENBITS_TLS_PFX="${TLS_DIR}/cert.pfx")
 endif()
+
+# include/openbits.h (published) against the header widl generates from idl/openbits_control.idl.
+openbits_wine_test(test_openbits_h SOURCES
+    ${CMAKE_SOURCE_DIR}/tests/abi/test_openbits_h.c
+    ${CMAKE_SOURCE_DIR}/tests/abi/openbits_h_generated.c
+    ${CMAKE_SOURCE_DIR}/tests/abi/openbits_h_published.c)
+target_include_directories(test_openbits_h PRIVATE ${CMAKE_SOURCE_DIR}/tests/abi)
 
 # Out-of-process use (tests/oop/): test_oop registers openbits machine-wide and starts DLL
 # surrogates, in a Wine prefix of its own (build/oop-prefix) whose wineserver the oop fixture

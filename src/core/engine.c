@@ -10,6 +10,11 @@
 
 #define DEFAULT_MAX_RUNNING 4
 #define DEFAULT_CHUNK_SIZE  (256 * 1024)
+#define DEFAULT_FAREWELL_TIMEOUT_MS 10000
+#define FAREWELL_MAX_MS (24ull * 3600 * 1000)      /* Cancel-Session: retried for up to 24 h */
+/* How long a background job keeps its slot while another of its priority waits for one (BITS
+ * gives no figure: unconfirmed, docs/conformance.md). */
+#define TIME_SLICE_MS       10000
 
 /* The open transfer of one file of a running job: kept by the job between chunks. */
 struct engine_run
@@ -22,6 +27,7 @@ struct engine_run
     UINT64 write_offset;                  /* where the next byte goes in the temporary file */
     UINT64 remaining;                     /* bytes still wanted from the stream, BG_LENGTH_TO_EOF */
     BYTE *buffer;
+    BOOL aborted;                         /* abort_run came during the chunk (atomic) */
 };
 
 void engine_init(struct engine *engine)
@@ -29,6 +35,61 @@ void engine_init(struct engine *engine)
     memset(engine, 0, sizeof(*engine));
     engine->max_running = DEFAULT_MAX_RUNNING;
     engine->chunk_size = DEFAULT_CHUNK_SIZE;
+    engine->farewell_timeout_ms = DEFAULT_FAREWELL_TIMEOUT_MS;
+}
+
+static void farewell_free(struct engine *engine, struct engine_farewell *farewell)
+{
+    if (farewell->options && engine->host) engine->host->free_options(engine->host_context, farewell->options);
+    free(farewell->url);
+    free(farewell->session_id);
+    free(farewell);
+}
+
+void engine_destroy(struct engine *engine)
+{
+    struct engine_farewell *farewell;
+
+    while ((farewell = engine->farewells))
+    {
+        engine->farewells = farewell->next;
+        farewell_free(engine, farewell);
+    }
+}
+
+void engine_job_init(struct engine_job *job, BG_JOB_TYPE type)
+{
+    job->type = type;
+    job->upload.fragment_size = UPLOAD_FRAGMENT_FIRST;
+    job->upload.host_fallback_ms = ~(UINT64)0;
+    job->reply.bytes_total = BG_SIZE_UNKNOWN;
+    job->reply.remote_size = BG_SIZE_UNKNOWN;
+}
+
+static void forget_session(struct engine_upload *upload)
+{
+    free(upload->session_id);
+    free(upload->host_id);
+    upload->session_id = upload->host_id = NULL;
+    upload->host_fallback_ms = ~(UINT64)0;
+    upload->host_failed_at = 0;
+    upload->fresh = FALSE;
+}
+
+void engine_job_clear(struct engine_job *job)
+{
+    forget_session(&job->upload);
+    free(job->upload.upload_url);
+    free(job->reply.remote_name);
+    free(job->reply.local_name);
+    free(job->reply.temp_name);
+    free(job->reply.response_headers);
+    range_list_clear(&job->reply.requested);
+    range_list_clear(&job->reply.filled);
+    free(job->reply_data);
+    job->upload.upload_url = NULL;
+    job->reply.remote_name = job->reply.local_name = job->reply.temp_name = job->reply.response_headers = NULL;
+    job->reply_data = NULL;
 }
 
 /* No C library wide-string function is safe here: the native build uses 2-byte WCHARs
@@ -65,9 +126,16 @@ static void touch(struct engine *engine, struct engine_job *job)
     engine->clock->system_time(engine->clock_context, &job->modification_time);
 }
 
+/* The file a client may be told about: an upload-reply's reply is no file of the job's, so its
+ * events and errors name the upload's file (unconfirmed). */
+static struct engine_file *public_file(struct engine_job *job, struct engine_file *file)
+{
+    return file == &job->reply ? job->files[0] : file;
+}
+
 static void event(struct engine *engine, struct engine_job *job, enum engine_event_kind kind, struct engine_file *file)
 {
-    if (engine->host) engine->host->event(engine->host_context, job, kind, file);
+    if (engine->host) engine->host->event(engine->host_context, job, kind, public_file(job, file));
 }
 
 /* --- the active list ------------------------------------------------------------------------ */
@@ -127,14 +195,17 @@ static void drop_run(struct engine_job *job, struct engine_cleanup *cleanup)
 }
 
 /* Requires: service lock. Makes a read blocked in the run's stream return. The worker in the
- * chunk stores the stream without the lock (atomically); the stream is closed only after the
- * run is dropped under the lock, so it is alive here. A stream still being opened is not
- * reached: the chunk's commit drops it after its first read. */
+ * chunk publishes the stream without the lock (publish_stream); the stream is closed only after
+ * the run is dropped under the lock, so it is alive here. A stream still being opened is reached
+ * too: a download's transport publishes it before it waits for the server's answer (the
+ * request's `opening`), and an upload packet's worker before it sends the packet. */
 static void abort_run(struct engine_run *run)
 {
     struct transport_stream *stream;
 
-    if (run && (stream = __atomic_load_n(&run->stream, __ATOMIC_ACQUIRE))) run->ops->abort(stream);
+    if (!run) return;
+    __atomic_store_n(&run->aborted, TRUE, __ATOMIC_SEQ_CST);
+    if ((stream = __atomic_load_n(&run->stream, __ATOMIC_SEQ_CST))) run->ops->abort(stream);
 }
 
 void engine_cleanup(struct engine *engine, struct engine_cleanup *cleanup)
@@ -143,7 +214,10 @@ void engine_cleanup(struct engine *engine, struct engine_cleanup *cleanup)
      * library to let go), and the next run of the file wants it. */
     if (cleanup->file) engine->storage->close(cleanup->file);
     if (cleanup->stream) cleanup->ops->close(cleanup->stream);
+    if (cleanup->packet) cleanup->packet_ops->close(cleanup->packet);
     if (cleanup->options && engine->host) engine->host->free_options(engine->host_context, cleanup->options);
+    if (cleanup->farewell_options && engine->host)
+        engine->host->free_options(engine->host_context, cleanup->farewell_options);
     free(cleanup->strings[0]);
     free(cleanup->strings[1]);
     memset(cleanup, 0, sizeof(*cleanup));
@@ -151,14 +225,7 @@ void engine_cleanup(struct engine *engine, struct engine_cleanup *cleanup)
 
 /* --- the job's life ------------------------------------------------------------------------ */
 
-static BOOL has_pending_file(const struct engine_job *job)
-{
-    ULONG i;
-
-    for (i = 0; i < job->file_count; ++i)
-        if (!job->files[i]->transferred) return TRUE;
-    return FALSE;
-}
+static struct engine_file *next_file(struct engine_job *job);
 
 void engine_resume_locked(struct engine *engine, struct engine_job *job)
 {
@@ -172,7 +239,7 @@ void engine_resume_locked(struct engine *engine, struct engine_job *job)
         break;
     case BG_JOB_STATE_TRANSFERRED:
         /* Files added since the transfer go back in the queue (unconfirmed). */
-        if (has_pending_file(job)) job_state_transition(&job->state, BG_JOB_STATE_QUEUED);
+        if (next_file(job)) job_state_transition(&job->state, BG_JOB_STATE_QUEUED);
         break;
     default:                            /* QUEUED, CONNECTING, TRANSFERRING: already going */
         break;
@@ -274,7 +341,7 @@ static void record_error(struct engine_job *job, BG_ERROR_CONTEXT context, HRESU
     job->error.set = TRUE;
     job->error.context = context;
     job->error.code = code;
-    job->error.file = file;
+    job->error.file = file ? public_file(job, file) : NULL;
     job->error.protocol = protocol;
 }
 
@@ -288,10 +355,11 @@ static void enter_error(struct engine *engine, struct engine_job *job)
     event(engine, job, ENGINE_EVENT_JOB_ERROR, job->error.file);
 }
 
-static void fail(struct engine *engine, struct engine_job *job, HRESULT code, BG_ERROR_CONTEXT context,
-                 struct engine_file *file, const WCHAR *protocol)
+/* Requires: service lock. The job fails with that error: TRANSIENT_ERROR when `transient` and the
+ * job's timeouts allow a retry, else ERROR. */
+static void fail_as(struct engine *engine, struct engine_job *job, HRESULT code, BG_ERROR_CONTEXT context,
+                    struct engine_file *file, const WCHAR *protocol, BOOL transient)
 {
-    BOOL transient = engine_error_is_transient(code);
     UINT64 now;
 
     /* No-progress timeout 0: every error is fatal; a retry delay longer than the timeout means
@@ -316,6 +384,13 @@ static void fail(struct engine *engine, struct engine_job *job, HRESULT code, BG
     job->retry_at = now + (UINT64)job->retry_delay * 1000;
     /* JobError is for ERROR only; TRANSIENT_ERROR is a modification (BITS-SPEC.md §7.2). */
     event(engine, job, ENGINE_EVENT_JOB_MODIFICATION, NULL);
+}
+
+/* Requires: service lock. As fail_as, transient as engine_error_is_transient says. */
+static void fail(struct engine *engine, struct engine_job *job, HRESULT code, BG_ERROR_CONTEXT context,
+                 struct engine_file *file, const WCHAR *protocol)
+{
+    fail_as(engine, job, code, context, file, protocol, engine_error_is_transient(code));
 }
 
 void engine_fail_locked(struct engine *engine, struct engine_job *job, BG_JOB_STATE state,
@@ -393,6 +468,42 @@ static DWORD tick_locked(struct engine *engine, UINT64 now)
     return wait > INFINITE - 1 ? INFINITE : (DWORD)wait;
 }
 
+/* The time a running job reaches its MaximumDownloadTime, or ~0. */
+static UINT64 max_download_due(const struct engine_job *job, UINT64 now)
+{
+    UINT64 used, limit;
+
+    if (!job->run || job->max_download_time == INFINITE) return ~(UINT64)0;
+    used = job->download_ms + (job->running ? now - job->step_at : 0);
+    limit = (UINT64)job->max_download_time * 1000;
+    return used >= limit ? now : now + (limit - used);
+}
+
+static struct engine_job *pick_job(struct engine *engine);
+
+UINT64 engine_next_due_locked(struct engine *engine, UINT64 now)
+{
+    UINT64 next = ~(UINT64)0, due;
+    struct engine_job *job;
+
+    for (job = engine->active; job; job = job->next)
+    {
+        if (job->state == BG_JOB_STATE_TRANSIENT_ERROR)
+            due = min(job->retry_at, job->progress_at + (UINT64)job->no_progress_timeout * 1000);
+        else
+            due = max_download_due(job, now);
+        if (due < next) next = due;
+    }
+    return next;
+}
+
+BOOL engine_has_work_locked(struct engine *engine, UINT64 now)
+{
+    /* Due now: a retry, a timeout, or a running job past its limit that tick has to abort. */
+    if (engine_next_due_locked(engine, now) <= now) return TRUE;
+    return pick_job(engine) != NULL;
+}
+
 /* An on-demand file (File6): the client's requested ranges drive the transfer, and the bytes go
  * to their own offsets in the temporary file. With nothing requested it is an ordinary file
  * (unconfirmed: the whole file, as without the mode). */
@@ -421,16 +532,69 @@ static void requests_done(struct engine *engine, struct engine_job *job, struct 
     event(engine, job, ENGINE_EVENT_FILE_TRANSFERRED, file);
 }
 
-static struct engine_file *pending_file(const struct engine_job *job)
+/* What the job transfers next: its first file not yet transferred; for an upload-reply job whose
+ * upload is done, its reply once the server named one. NULL when all is done. */
+static struct engine_file *next_file(struct engine_job *job)
 {
     ULONG i;
 
     for (i = 0; i < job->file_count; ++i)
         if (!job->files[i]->transferred) return job->files[i];
+    if (job->type == BG_JOB_TYPE_UPLOAD_REPLY && job->file_count && job->reply.remote_name && !job->reply.transferred)
+        return &job->reply;
     return NULL;
 }
 
-/* Requires: service lock. Every file is there: TRANSFERRED. */
+/* --- upload sessions ----------------------------------------------------------------------- */
+
+/* Requires: service lock. Where the session's packets go now: the Host-Id's host, unless it
+ * could not be reached for its fallback timeout (BITS-SPEC.md §9.2). malloc'd. */
+static WCHAR *session_url(struct engine *engine, struct engine_job *job)
+{
+    const struct engine_upload *upload = &job->upload;
+    const WCHAR *url = job->files[0]->remote_name;
+    UINT64 now;
+
+    if (upload->host_id)
+    {
+        now = now_ms(engine);
+        if (!upload->host_failed_at || upload->host_fallback_ms == ~(UINT64)0
+            || now - upload->host_failed_at < upload->host_fallback_ms)
+            return upload_url_with_host(url, upload->host_id);
+    }
+    return str_dup(url);
+}
+
+/* Requires: service lock. The job is done with its session: Close-Session (the upload, and its
+ * reply, are done) or Cancel-Session (they are not) goes out on its own (struct
+ * engine_farewell). The session is the farewell's now. Out of memory, it is dropped. */
+static void bid_farewell(struct engine *engine, struct engine_job *job, enum bits_packet packet)
+{
+    struct engine_upload *upload = &job->upload;
+    struct engine_farewell *farewell, **link;
+    UINT64 now = now_ms(engine), limit;
+
+    if (!upload->session_id) return;
+    if ((farewell = calloc(1, sizeof(*farewell))) && (farewell->url = session_url(engine, job)))
+    {
+        farewell->packet = packet;
+        farewell->kind = job->files[0]->kind;
+        farewell->session_id = upload->session_id;
+        upload->session_id = NULL;
+        farewell->options = engine->host ? engine->host->snapshot_options(engine->host_context, job) : NULL;
+        farewell->retry_delay = job->retry_delay;
+        farewell->retry_at = now;
+        limit = min((UINT64)job->no_progress_timeout * 1000, FAREWELL_MAX_MS);
+        farewell->deadline = now + limit;
+        for (link = &engine->farewells; *link; link = &(*link)->next) {}
+        *link = farewell;
+    }
+    else if (farewell)
+        free(farewell);
+    forget_session(upload);
+}
+
+/* Requires: service lock. Every file is there: TRANSFERRED. An upload's session is closed. */
 static void job_transferred(struct engine *engine, struct engine_job *job)
 {
     if (job->state == BG_JOB_STATE_QUEUED) job_state_transition(&job->state, BG_JOB_STATE_TRANSFERRING);
@@ -438,7 +602,16 @@ static void job_transferred(struct engine *engine, struct engine_job *job)
     touch(engine, job);
     job->completion_time = job->modification_time;
     list_remove(engine, job);
+    if (job->type != BG_JOB_TYPE_DOWNLOAD) bid_farewell(engine, job, BITS_PACKET_CLOSE_SESSION);
     event(engine, job, ENGINE_EVENT_JOB_TRANSFERRED, NULL);
+}
+
+void engine_cancel_locked(struct engine *engine, struct engine_job *job, struct engine_cleanup *cleanup)
+{
+    engine_stop_locked(engine, job, cleanup);
+    /* After the upload the session serves the reply only, and Cancel-Session cancels that
+     * (BITS-SPEC.md §2.2, §9.2); a session already handed to Close-Session is not touched. */
+    if (job->type != BG_JOB_TYPE_DOWNLOAD) bid_farewell(engine, job, BITS_PACKET_CANCEL_SESSION);
 }
 
 
@@ -511,29 +684,110 @@ static struct engine_job *pick_job(struct engine *engine)
     return best;
 }
 
+/* Requires: service lock. A farewell to send now (when stopping: one never sent), or NULL;
+ * lowers *wait_ms to the time until the next one falls due. */
+static struct engine_farewell *due_farewell(struct engine *engine, UINT64 now, DWORD *wait_ms)
+{
+    struct engine_farewell *farewell;
+
+    for (farewell = engine->farewells; farewell; farewell = farewell->next)
+    {
+        if (farewell->running) continue;
+        if (engine->stopping)
+        {
+            if (!farewell->tried) return farewell;
+            continue;
+        }
+        if (farewell->retry_at <= now) return farewell;
+        if (farewell->retry_at - now < *wait_ms) *wait_ms = (DWORD)(farewell->retry_at - now);
+    }
+    return NULL;
+}
+
+/* Requires: service lock. The next packet of an upload's session (BITS-SPEC.md §9.1): Ping, then
+ * Create-Session, then fragments from where the server is. The transfer step opens the local
+ * file (once per run), sizes the fragment and builds the headers. */
+static HRESULT begin_packet_locked(struct engine *engine, struct engine_job *job, struct engine_file *file,
+                                   struct engine_chunk *chunk, UINT64 now)
+{
+    struct engine_upload *upload = &job->upload;
+    const WCHAR *name = file->local_name, *p;
+    struct engine_run *run;
+
+    if (!(run = job->run))
+    {
+        if (!(run = calloc(1, sizeof(*run)))) return E_OUTOFMEMORY;
+        run->file = file;
+        run->ops = engine->transports[file->kind].ops;
+        run->options = engine->host ? engine->host->snapshot_options(engine->host_context, job) : NULL;
+        job->run = run;
+        if (job->state == BG_JOB_STATE_QUEUED) job_state_transition(&job->state, BG_JOB_STATE_CONNECTING);
+    }
+    for (p = name; *p; ++p)
+        if (*p == '\\' || *p == '/') name = p + 1;
+    chunk->job = job;
+    chunk->file = file;
+    chunk->generation = job->generation;
+    chunk->is_packet = TRUE;
+    chunk->packet = upload->session_id ? BITS_PACKET_FRAGMENT
+                  : upload->pinged ? BITS_PACKET_CREATE_SESSION : BITS_PACKET_PING;
+    chunk->url = session_url(engine, job);
+    chunk->temp_path = str_dup(file->local_name);
+    chunk->content_name = str_dup(name);
+    chunk->session_id = upload->session_id ? str_dup(upload->session_id) : NULL;
+    chunk->request.kind = file->kind;
+    chunk->first = file->bytes_transferred;
+    chunk->fragment_size = upload->fragment_size;
+    chunk->local_known = upload->local_known;
+    chunk->local_size = upload->local_size;
+    chunk->local_time = upload->local_time;
+    if (!chunk->url || !chunk->temp_path || !chunk->content_name || (upload->session_id && !chunk->session_id))
+    {
+        free(chunk->url);
+        free(chunk->temp_path);
+        free(chunk->content_name);
+        free(chunk->session_id);
+        memset(chunk, 0, sizeof(*chunk));
+        return E_OUTOFMEMORY;
+    }
+    job->running = TRUE;
+    job->step_at = now;
+    ++engine->running;
+    return S_OK;
+}
+
 HRESULT engine_begin_chunk_locked(struct engine *engine, struct engine_chunk *chunk, DWORD *wait_ms)
 {
+    struct engine_farewell *farewell;
     struct engine_job *job;
     struct engine_file *file;
     struct engine_run *run;
     UINT64 now = now_ms(engine), offset = 0, length = 0;
 
     memset(chunk, 0, sizeof(*chunk));
-    *wait_ms = tick_locked(engine, now);
+    *wait_ms = engine->stopping ? INFINITE : tick_locked(engine, now);
+
+    if ((farewell = due_farewell(engine, now, wait_ms)))
+    {
+        /* The farewell's own strings serve the chunk: it is freed only by its commit. */
+        chunk->is_packet = TRUE;
+        chunk->packet = farewell->packet;
+        chunk->farewell = farewell;
+        chunk->request.kind = farewell->kind;
+        farewell->running = TRUE;
+        return S_OK;
+    }
+    if (engine->stopping) return S_FALSE;
 
     while ((job = pick_job(engine)))
     {
-        if (job->type != BG_JOB_TYPE_DOWNLOAD)
-        {
-            /* Uploads are not transferred yet (issue 7): they wait in QUEUED. */
-            list_remove(engine, job);
-            continue;
-        }
-        if (!(file = pending_file(job)))
+        if (!(file = next_file(job)))
         {
             job_transferred(engine, job);
             continue;
         }
+        if (job->type != BG_JOB_TYPE_DOWNLOAD && file != &job->reply)
+            return begin_packet_locked(engine, job, file, chunk, now);
         /* On demand: what was asked for past the end of a file of known size does not exist. */
         if (is_sparse(job, file) && file->remote_size != BG_SIZE_UNKNOWN)
             range_list_clip(&file->requested, file->remote_size);
@@ -570,6 +824,7 @@ HRESULT engine_begin_chunk_locked(struct engine *engine, struct engine_chunk *ch
         }
         run->remaining = length;
         job->run = run;
+        job->slice_at = now;
 
         chunk->open = TRUE;
         chunk->url = str_dup(file->remote_name);
@@ -617,9 +872,21 @@ static void set_error(struct engine_chunk *chunk, HRESULT hr, BG_ERROR_CONTEXT c
     chunk->error.protocol = protocol;
 }
 
+/* No lock: makes the run's stream reachable by abort_run, which runs under the lock while this
+ * thread has none; an abort that came before is carried out here. Either this sees `aborted` or
+ * abort_run sees the stream. Also the request's `opening` callback of a download. */
+static void publish_stream(void *context, struct transport_stream *stream)
+{
+    struct engine_run *run = context;
+
+    if (__atomic_load_n(&run->stream, __ATOMIC_SEQ_CST) == stream) return;
+    __atomic_store_n(&run->stream, stream, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&run->aborted, __ATOMIC_SEQ_CST)) run->ops->abort(stream);
+}
+
 static void open_chunk(struct engine *engine, struct engine_chunk *chunk, struct engine_run *run)
 {
-    struct transport_stream *stream;
+    struct transport_stream *stream = NULL;
     HRESULT hr;
 
     /* The temporary file first: without a place for the bytes there is no point asking. */
@@ -644,14 +911,18 @@ static void open_chunk(struct engine *engine, struct engine_chunk *chunk, struct
         set_error(chunk, E_INVALIDARG, BG_ERROR_CONTEXT_GENERAL_TRANSPORT, NULL);
         return;
     }
-    if (FAILED(hr = run->ops->open(engine->transports[chunk->request.kind].context, &chunk->request,
-                                   &stream, &chunk->response, &chunk->error)))
+    chunk->request.opening = publish_stream;
+    chunk->request.opening_context = run;
+    hr = run->ops->open(engine->transports[chunk->request.kind].context, &chunk->request,
+                        &stream, &chunk->response, &chunk->error);
+    /* A stream handed out is the run's, to be closed when the run is dropped, even after a
+     * failure (see `opening`). */
+    if (stream) publish_stream(run, stream);
+    if (FAILED(hr))
     {
         chunk->hr = hr;
         return;
     }
-    /* Published for abort_run, which runs under the lock while this thread has none. */
-    __atomic_store_n(&run->stream, stream, __ATOMIC_RELEASE);
     if (!chunk->response.ranged && chunk->request.offset)
     {
         if (chunk->file->range_count || chunk->sparse)
@@ -667,13 +938,112 @@ static void open_chunk(struct engine *engine, struct engine_chunk *chunk, struct
         set_error(chunk, hr, BG_ERROR_CONTEXT_LOCAL_FILE, NULL);
 }
 
+/* An upload packet: the local file checked (and read, for a fragment), the packet sent, the
+ * answer's BITS-* headers read. Failures to send are chunk->hr; the answer is judged by the
+ * commit. */
+static void transfer_packet(struct engine *engine, struct engine_chunk *chunk)
+{
+    struct engine_farewell *farewell = chunk->farewell;
+    struct engine_run *run = farewell ? NULL : chunk->job->run;
+    const struct transport *transport = &engine->transports[chunk->request.kind];
+    struct transport_packet packet = { 0 };
+    struct transport_reply reply = { 0 };
+    struct transport_stream *stream;
+    WCHAR *headers = NULL;
+    void *body = NULL;
+    FILETIME time;
+    UINT64 size;
+    DWORD read;
+    HRESULT hr;
+
+    if (run)
+    {
+        /* The local file: the same one the upload began with, every time. */
+        if (!run->storage && FAILED(hr = engine->storage->open_read(engine->storage_context, chunk->temp_path,
+                                                                    &run->storage)))
+        {
+            set_error(chunk, hr, BG_ERROR_CONTEXT_LOCAL_FILE, NULL);
+            return;
+        }
+        if (FAILED(hr = engine->storage->query(run->storage, &size, &time)))
+        {
+            set_error(chunk, hr, BG_ERROR_CONTEXT_LOCAL_FILE, NULL);
+            return;
+        }
+        if (chunk->local_known && (size != chunk->local_size || !filetime_equal(&time, &chunk->local_time)))
+        {
+            set_error(chunk, BG_E_LOCAL_FILE_CHANGED, BG_ERROR_CONTEXT_LOCAL_FILE, NULL);
+            return;
+        }
+        chunk->opened_local = TRUE;
+        chunk->local_size = chunk->total = size;
+        chunk->local_time = time;
+        if (chunk->packet == BITS_PACKET_FRAGMENT)
+            chunk->length = upload_fragment_length(chunk->fragment_size, chunk->first, chunk->total);
+    }
+    if (!transport->ops || !transport->ops->post_open)
+    {
+        set_error(chunk, E_INVALIDARG, BG_ERROR_CONTEXT_GENERAL_TRANSPORT, NULL);
+        return;
+    }
+    if (!(headers = bits_request_headers(chunk->packet, farewell ? farewell->session_id : chunk->session_id,
+                                         chunk->content_name, chunk->first, chunk->length, chunk->total)))
+    {
+        set_error(chunk, E_OUTOFMEMORY, BG_ERROR_CONTEXT_GENERAL_QUEUE_MANAGER, NULL);
+        return;
+    }
+    packet.url = farewell ? farewell->url : chunk->url;
+    packet.kind = chunk->request.kind;
+    packet.verb = L"BITS_POST";
+    packet.headers = headers;
+    packet.body_size = chunk->length;
+    packet.timeout_ms = farewell ? engine->farewell_timeout_ms : 0;
+    packet.options = farewell ? farewell->options : run->options;
+    if (FAILED(hr = transport->ops->post_open(transport->context, &packet, &stream, &body, &chunk->error)))
+    {
+        chunk->hr = hr;
+        goto out;
+    }
+    chunk->stream = stream;
+    if (run) publish_stream(run, stream);
+    if (chunk->length)
+    {
+        if (FAILED(hr = engine->storage->read(run->storage, chunk->first, body, chunk->length, &read)))
+        {
+            set_error(chunk, hr, BG_ERROR_CONTEXT_LOCAL_FILE, NULL);
+            goto out;
+        }
+        if (read != chunk->length)
+        {
+            set_error(chunk, BG_E_LOCAL_FILE_CHANGED, BG_ERROR_CONTEXT_LOCAL_FILE, NULL);
+            goto out;
+        }
+    }
+    if (FAILED(hr = transport->ops->post_send(stream, &reply, &chunk->error)))
+    {
+        chunk->hr = hr;
+        goto out;
+    }
+    chunk->status = reply.status;
+    chunk->parse_hr = bits_ack_parse(reply.headers, &chunk->ack);
+    transport_reply_free(&reply);
+out:
+    free(headers);
+}
+
 void engine_transfer_chunk(struct engine *engine, struct engine_chunk *chunk)
 {
-    struct engine_run *run = chunk->job->run;
+    struct engine_run *run;
     DWORD size = engine->chunk_size, read = 0;
     HRESULT hr;
 
     chunk->hr = S_OK;
+    if (chunk->is_packet)
+    {
+        transfer_packet(engine, chunk);
+        return;
+    }
+    run = chunk->job->run;
     if (chunk->open)
     {
         open_chunk(engine, chunk, run);
@@ -753,7 +1123,7 @@ static BOOL apply_response(struct engine *engine, struct engine_chunk *chunk, st
         file->bytes_total = size;
         if (size != BG_SIZE_UNKNOWN) range_list_clip(&file->requested, size);
     }
-    else if (size == BG_SIZE_UNKNOWN && !job->dynamic_content)
+    else if (size == BG_SIZE_UNKNOWN && !job->dynamic_content && file != &job->reply)
     {
         fail(engine, job, BG_E_MISSING_FILE_SIZE, BG_ERROR_CONTEXT_REMOTE_FILE, file, chunk->error.protocol);
         return FALSE;
@@ -767,6 +1137,24 @@ static BOOL apply_response(struct engine *engine, struct engine_chunk *chunk, st
     return TRUE;
 }
 
+/* Requires: service lock. An upload-reply's reply is kept in memory too, up to MAX_REPLY_DATA,
+ * for GetReplyData: bytes at offset of the reply (the part before it is there already). */
+static void keep_reply_data(struct engine_job *job, UINT64 offset, const BYTE *data, DWORD size)
+{
+    BYTE *kept;
+
+    if (offset + size > MAX_REPLY_DATA || (job->reply.bytes_total != BG_SIZE_UNKNOWN
+                                            && job->reply.bytes_total > MAX_REPLY_DATA))
+    {
+        free(job->reply_data);
+        job->reply_data = NULL;
+        return;
+    }
+    if (!(kept = realloc(job->reply_data, offset + size))) return;    /* GetReplyData will say so */
+    memcpy(kept + offset, data, size);
+    job->reply_data = kept;
+}
+
 static UINT64 job_bytes(const struct engine_job *job)
 {
     UINT64 total = 0;
@@ -776,14 +1164,251 @@ static UINT64 job_bytes(const struct engine_job *job)
     return total;
 }
 
+/* Requires: service lock. A farewell was sent: done, or again later (BITS-SPEC.md §9.2) while
+ * its deadline allows. */
+static void commit_farewell(struct engine *engine, struct engine_chunk *chunk, struct engine_cleanup *cleanup,
+                            UINT64 now)
+{
+    struct engine_farewell *farewell = chunk->farewell, **link;
+    BOOL again;
+
+    farewell->running = FALSE;
+    farewell->tried = TRUE;
+    if (FAILED(chunk->hr)) again = upload_farewell_again(TRUE, 0, NULL);
+    else again = upload_farewell_again(FALSE, chunk->status, SUCCEEDED(chunk->parse_hr) ? &chunk->ack : NULL);
+    if (again && !engine->stopping && now + (UINT64)farewell->retry_delay * 1000 < farewell->deadline)
+    {
+        farewell->retry_at = now + (UINT64)farewell->retry_delay * 1000;
+        return;
+    }
+    for (link = &engine->farewells; *link != farewell; link = &(*link)->next) {}
+    *link = farewell->next;
+    cleanup->farewell_options = farewell->options;
+    free(farewell->url);
+    free(farewell->session_id);
+    free(farewell);
+}
+
+/* Requires: service lock. The final fragment is acknowledged: the server has the whole file.
+ * An upload job is TRANSFERRED; an upload-reply job goes on to download the reply the server
+ * named, or is TRANSFERRED without one. */
+static void upload_sent(struct engine *engine, struct engine_chunk *chunk, struct engine_cleanup *cleanup)
+{
+    struct engine_job *job = chunk->job;
+    struct engine_file *file = chunk->file, *reply = &job->reply;
+    enum remote_kind kind;
+    WCHAR *url;
+    HRESULT hr;
+
+    file->transferred = TRUE;
+    drop_run(job, cleanup);
+    if (job->type == BG_JOB_TYPE_UPLOAD_REPLY && chunk->ack.reply_url)
+    {
+        /* The reply comes over HTTP(S), from a URL relative to the upload's. */
+        if (!(url = upload_url_resolve(chunk->url, chunk->ack.reply_url)))
+        {
+            fail(engine, job, E_OUTOFMEMORY, BG_ERROR_CONTEXT_GENERAL_QUEUE_MANAGER, file, NULL);
+            return;
+        }
+        if (FAILED(validate_remote_name(url, &kind)) || (kind != REMOTE_HTTP && kind != REMOTE_HTTPS))
+        {
+            free(url);
+            file->transferred = FALSE;          /* the final fragment's answer is no good */
+            fail_as(engine, job, BG_E_INVALID_SERVER_RESPONSE, BG_ERROR_CONTEXT_REMOTE_FILE, file, L"http", FALSE);
+            return;
+        }
+        free(reply->remote_name);
+        reply->remote_name = url;
+        reply->kind = kind;
+        if (!reply->temp_name && engine->host
+            && FAILED(hr = engine->host->new_temp_name(engine->host_context, reply)))
+        {
+            fail(engine, job, hr, BG_ERROR_CONTEXT_LOCAL_FILE, file, NULL);
+            return;
+        }
+        list_rotate(engine, job);
+        return;
+    }
+    if (job->type == BG_JOB_TYPE_UPLOAD_REPLY) job->reply_none = TRUE;
+    job_transferred(engine, job);
+}
+
+/* Requires: service lock. One packet of the job's upload session was answered (or not). */
+static void commit_packet(struct engine *engine, struct engine_chunk *chunk, struct engine_cleanup *cleanup,
+                          UINT64 now)
+{
+    struct engine_job *job = chunk->job;
+    struct engine_file *file = chunk->file;
+    struct engine_upload *upload = &job->upload;
+    struct engine_run *run = job->run;
+    struct upload_result result;
+
+    if (chunk->stream && run && run->stream == chunk->stream) __atomic_store_n(&run->stream, NULL, __ATOMIC_RELEASE);
+    if (chunk->generation != job->generation || !is_active(job->state))
+    {
+        drop_run(job, cleanup);
+        return;
+    }
+    job->download_ms += now - job->step_at;
+    if (job->max_download_time != INFINITE && job->download_ms >= (UINT64)job->max_download_time * 1000)
+    {
+        drop_run(job, cleanup);
+        fail(engine, job, BG_E_MAXDOWNLOAD_TIMEOUT, BG_ERROR_CONTEXT_GENERAL_QUEUE_MANAGER, NULL, NULL);
+        return;
+    }
+    if (chunk->opened_local && !upload->local_known)
+    {
+        /* The local file as the upload found it: from now on it must stay so. */
+        upload->local_known = TRUE;
+        upload->local_size = chunk->local_size;
+        upload->local_time = chunk->local_time;
+        file->bytes_total = chunk->local_size;
+    }
+
+    if (FAILED(chunk->hr))
+    {
+        /* No answer: the Host-Id's host may be out of reach (its fallback clock starts). */
+        if (chunk->error.context == BG_ERROR_CONTEXT_GENERAL_TRANSPORT && upload->host_id && !upload->host_failed_at)
+            upload->host_failed_at = max(now, 1);
+        if (chunk->packet == BITS_PACKET_FRAGMENT) upload->fragment_size = upload_fragment_shrink(upload->fragment_size);
+        drop_run(job, cleanup);
+        fail(engine, job, chunk->hr, chunk->error.context ? chunk->error.context : BG_ERROR_CONTEXT_UNKNOWN,
+             file, chunk->error.protocol);
+        return;
+    }
+
+    upload_judge(chunk->packet, chunk->status, chunk->parse_hr, &chunk->ack, chunk->first, chunk->length,
+                 chunk->total, &result);
+    if (result.outcome == UPLOAD_OUTCOME_FAILED)
+    {
+        if (chunk->packet == BITS_PACKET_FRAGMENT) upload->fragment_size = upload_fragment_shrink(upload->fragment_size);
+        drop_run(job, cleanup);
+        fail_as(engine, job, result.error.code, result.error.context, file, result.error.protocol, result.transient);
+        return;
+    }
+    /* The server answered: connected, and the error of an earlier attempt is history. */
+    upload->host_failed_at = 0;
+    if (job->state == BG_JOB_STATE_CONNECTING) job_state_transition(&job->state, BG_JOB_STATE_TRANSFERRING);
+    job->error.set = FALSE;
+
+    switch (result.outcome)
+    {
+    case UPLOAD_OUTCOME_OK:
+        if (chunk->packet == BITS_PACKET_PING)
+            upload->pinged = TRUE;
+        else if (chunk->packet == BITS_PACKET_CREATE_SESSION)
+        {
+            forget_session(upload);
+            upload->session_id = chunk->ack.session_id;
+            upload->host_id = chunk->ack.host_id;
+            chunk->ack.session_id = chunk->ack.host_id = NULL;
+            if (chunk->ack.has_fallback) upload->host_fallback_ms = (UINT64)chunk->ack.fallback_seconds * 1000;
+            upload->fresh = TRUE;
+            upload->fragment_size = UPLOAD_FRAGMENT_FIRST;
+            file->bytes_transferred = 0;            /* a new session starts from nothing */
+        }
+        else
+        {
+            /* Progress: the server's word for how far it is. */
+            file->bytes_transferred = result.received;
+            upload->fresh = FALSE;
+            upload->fragment_size = upload_fragment_grow(upload->fragment_size);
+            job->progress_at = now;
+            job->retry_at = 0;
+            touch(engine, job);
+            event(engine, job, ENGINE_EVENT_JOB_MODIFICATION, NULL);
+            if (result.received == chunk->total)
+            {
+                upload_sent(engine, chunk, cleanup);
+                return;
+            }
+        }
+        break;
+    case UPLOAD_OUTCOME_RESUME:
+        /* 416: the server has less than the fragment assumed; go on from there. */
+        file->bytes_transferred = result.received;
+        touch(engine, job);
+        event(engine, job, ENGINE_EVENT_JOB_MODIFICATION, NULL);
+        break;
+    default:                            /* UPLOAD_OUTCOME_SESSION_LOST */
+        if (upload->fresh)
+        {
+            /* A session lost before it carried anything: something is wrong on the server. */
+            drop_run(job, cleanup);
+            fail_as(engine, job, BG_E_SESSION_NOT_FOUND, BG_ERROR_CONTEXT_REMOTE_FILE, file, L"http", TRUE);
+            return;
+        }
+        /* The server forgot the session (a restart): a new one, from the start. */
+        forget_session(upload);
+        file->bytes_transferred = 0;
+        touch(engine, job);
+        event(engine, job, ENGINE_EVENT_JOB_MODIFICATION, NULL);
+        break;
+    }
+    list_rotate(engine, job);
+}
+
+/* Requires: service lock. Whether a background job that would carry on should give its slot up
+ * now (BITS-SPEC.md §3.2: TRANSFERRING → QUEUED when the time slice is over; background jobs
+ * round robin per priority): every slot is taken and a background job waits for one, of a higher
+ * priority (at once) or of the same one (once this job's slice is over). The lowest priority
+ * with a slot yields first. Only a job that continues from where it is later: not one whose
+ * server ignores ranges, nor dynamic content, nor on-demand ranges. */
+static BOOL must_yield(struct engine *engine, const struct engine_job *job, UINT64 now)
+{
+    const struct engine_file *file = job->run->file;
+    const struct engine_job *other;
+    BOOL higher = FALSE, same = FALSE;
+    ULONG open = 0;
+
+    if (job->priority == BG_JOB_PRIORITY_FOREGROUND || job->state != BG_JOB_STATE_TRANSFERRING
+            || job->dynamic_content || file->no_range_support || is_sparse(job, file))
+        return FALSE;
+    for (other = engine->active; other; other = other->next)
+    {
+        if (other->run)
+        {
+            ++open;
+            if (other->priority > job->priority) return FALSE;
+        }
+        else if (other->state != BG_JOB_STATE_TRANSIENT_ERROR && other->priority != BG_JOB_PRIORITY_FOREGROUND)
+        {
+            if (other->priority < job->priority) higher = TRUE;
+            else if (other->priority == job->priority) same = TRUE;
+        }
+    }
+    return open >= engine->max_running && (higher || (same && now - job->slice_at >= TIME_SLICE_MS));
+}
+
 void engine_commit_chunk_locked(struct engine *engine, struct engine_chunk *chunk, struct engine_cleanup *cleanup)
 {
     struct engine_job *job = chunk->job;
     struct engine_file *file = chunk->file;
-    struct engine_run *run = job->run;
+    struct engine_run *run;
     UINT64 now = now_ms(engine);
 
     memset(cleanup, 0, sizeof(*cleanup));
+    if (chunk->is_packet)
+    {
+        /* The packet's stream is closed after the commit, without the lock. */
+        cleanup->packet = chunk->stream;
+        cleanup->packet_ops = engine->transports[chunk->request.kind].ops;
+        if (chunk->farewell) commit_farewell(engine, chunk, cleanup, now);
+        else
+        {
+            job->running = FALSE;
+            --engine->running;
+            commit_packet(engine, chunk, cleanup, now);
+        }
+        free(chunk->url);
+        free(chunk->temp_path);
+        free(chunk->session_id);
+        free(chunk->content_name);
+        bits_ack_free(&chunk->ack);
+        chunk->url = chunk->temp_path = chunk->session_id = chunk->content_name = NULL;
+        return;
+    }
+    run = job->run;
     job->running = FALSE;
     --engine->running;
     free(chunk->url);
@@ -844,6 +1469,7 @@ void engine_commit_chunk_locked(struct engine *engine, struct engine_chunk *chun
             return;
         }
         if (chunk->sparse) event(engine, job, ENGINE_EVENT_FILE_RANGES_TRANSFERRED, file);
+        if (file == &job->reply) keep_reply_data(job, run->write_offset, run->buffer, chunk->bytes);
         file->bytes_transferred += chunk->bytes;
         run->write_offset += chunk->bytes;
         if (run->remaining != BG_LENGTH_TO_EOF) run->remaining -= chunk->bytes;
@@ -881,7 +1507,7 @@ void engine_commit_chunk_locked(struct engine *engine, struct engine_chunk *chun
         if (chunk->sparse)
         {
             requests_done(engine, job, file);
-            if (file->transferred && !pending_file(job)) job_transferred(engine, job);
+            if (file->transferred && !next_file(job)) job_transferred(engine, job);
             else if (file->transferred) list_rotate(engine, job);
             return;
         }
@@ -894,10 +1520,26 @@ void engine_commit_chunk_locked(struct engine *engine, struct engine_chunk *chun
         }
         if (file->bytes_total == BG_SIZE_UNKNOWN) file->bytes_total = file->bytes_transferred;
         file->transferred = TRUE;
+        if (file == &job->reply)
+        {
+            job->reply_size = file->bytes_transferred;
+            if (job->reply_size > MAX_REPLY_DATA)
+            {
+                free(job->reply_data);
+                job->reply_data = NULL;
+            }
+        }
         event(engine, job, ENGINE_EVENT_FILE_TRANSFERRED, file);
-        if (!pending_file(job)) job_transferred(engine, job);
+        if (!next_file(job)) job_transferred(engine, job);
         else list_rotate(engine, job);
         return;
+    }
+    if (must_yield(engine, job, now))
+    {
+        drop_run(job, cleanup);
+        job_state_transition(&job->state, BG_JOB_STATE_QUEUED);
+        touch(engine, job);
+        event(engine, job, ENGINE_EVENT_JOB_MODIFICATION, NULL);
     }
     list_rotate(engine, job);
 }

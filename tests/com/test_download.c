@@ -5,6 +5,7 @@
  * JobError callback, which is what a BITS client does. Retries that need time to pass (the retry
  * delay) are the engine tests' business (tests/core/test_engine.c, with a fake clock); here a
  * transient error is retried with Resume ("retry now"). */
+#include "callback.h"
 #include "com_test.h"
 #include "server.h"
 
@@ -16,143 +17,6 @@ static struct openbits_dll dll;
 static struct test_server server;
 static IBackgroundCopyManager *manager;
 static WCHAR dir[MAX_PATH];                 /* a directory of our own for local files */
-
-/* --- a client's notification object ----------------------------------------------------------- */
-
-struct callback
-{
-    IBackgroundCopyCallback2 IBackgroundCopyCallback2_iface;
-    LONG refcount;
-    HANDLE transferred, error;              /* manual-reset events */
-    HANDLE modified;                        /* auto-reset: a JobModification came */
-    HANDLE released;                        /* manual-reset: back to our own reference */
-    LONG files;                             /* FileTransferred calls */
-    LONG transferred_calls;                 /* JobTransferred calls */
-    LONG fail_transferred;                  /* answer E_FAIL to this many JobTransferred calls */
-    DWORD thread;                           /* the thread of the last JobTransferred/JobError */
-    HRESULT error_code;
-    BG_ERROR_CONTEXT error_context;
-};
-
-static struct callback *impl_from_IBackgroundCopyCallback2(IBackgroundCopyCallback2 *iface)
-{
-    return CONTAINING_RECORD(iface, struct callback, IBackgroundCopyCallback2_iface);
-}
-
-static HRESULT WINAPI callback_QueryInterface(IBackgroundCopyCallback2 *iface, REFIID riid, void **out)
-{
-    if (IsEqualIID(riid, &IID_IUnknown) || IsEqualIID(riid, &IID_IBackgroundCopyCallback)
-        || IsEqualIID(riid, &IID_IBackgroundCopyCallback2))
-    {
-        *out = iface;
-        IBackgroundCopyCallback2_AddRef(iface);
-        return S_OK;
-    }
-    *out = NULL;
-    return E_NOINTERFACE;
-}
-
-static ULONG WINAPI callback_AddRef(IBackgroundCopyCallback2 *iface)
-{
-    return InterlockedIncrement(&impl_from_IBackgroundCopyCallback2(iface)->refcount);
-}
-
-static ULONG WINAPI callback_Release(IBackgroundCopyCallback2 *iface)
-{
-    struct callback *callback = impl_from_IBackgroundCopyCallback2(iface);
-    ULONG refcount = InterlockedDecrement(&callback->refcount);
-
-    if (refcount == 1) SetEvent(callback->released);
-    return refcount;
-}
-
-static HRESULT WINAPI callback_JobTransferred(IBackgroundCopyCallback2 *iface, IBackgroundCopyJob *job)
-{
-    struct callback *callback = impl_from_IBackgroundCopyCallback2(iface);
-
-    InterlockedIncrement(&callback->transferred_calls);
-    if (InterlockedDecrement(&callback->fail_transferred) >= 0) return E_FAIL;
-    callback->thread = GetCurrentThreadId();
-    SetEvent(callback->transferred);
-    return S_OK;
-}
-
-static HRESULT WINAPI callback_JobError(IBackgroundCopyCallback2 *iface, IBackgroundCopyJob *job,
-                                        IBackgroundCopyError *error)
-{
-    struct callback *callback = impl_from_IBackgroundCopyCallback2(iface);
-
-    callback->thread = GetCurrentThreadId();
-    IBackgroundCopyError_GetError(error, &callback->error_context, &callback->error_code);
-    SetEvent(callback->error);
-    return S_OK;
-}
-
-static HRESULT WINAPI callback_JobModification(IBackgroundCopyCallback2 *iface, IBackgroundCopyJob *job,
-                                               DWORD reserved)
-{
-    SetEvent(impl_from_IBackgroundCopyCallback2(iface)->modified);
-    return S_OK;
-}
-
-static HRESULT WINAPI callback_FileTransferred(IBackgroundCopyCallback2 *iface, IBackgroundCopyJob *job,
-                                               IBackgroundCopyFile *file)
-{
-    InterlockedIncrement(&impl_from_IBackgroundCopyCallback2(iface)->files);
-    return S_OK;
-}
-
-static const IBackgroundCopyCallback2Vtbl callback_vtbl =
-{
-    callback_QueryInterface, callback_AddRef, callback_Release,
-    callback_JobTransferred, callback_JobError, callback_JobModification, callback_FileTransferred,
-};
-
-static void callback_init(struct callback *callback)
-{
-    memset(callback, 0, sizeof(*callback));
-    callback->IBackgroundCopyCallback2_iface.lpVtbl = &callback_vtbl;
-    callback->refcount = 1;
-    callback->transferred = CreateEventW(NULL, TRUE, FALSE, NULL);
-    callback->error = CreateEventW(NULL, TRUE, FALSE, NULL);
-    callback->modified = CreateEventW(NULL, FALSE, FALSE, NULL);
-    callback->released = CreateEventW(NULL, TRUE, FALSE, NULL);
-}
-
-/* After the client released the job: the job lets the callback go when it is destroyed, which
- * may be on a worker that is finishing a delivery (bounded wait). */
-static void callback_cleanup(struct callback *callback)
-{
-    if (callback->refcount != 1) WaitForSingleObject(callback->released, WAIT_MS);
-    assert_int_equal(callback->refcount, 1);
-    CloseHandle(callback->transferred);
-    CloseHandle(callback->error);
-    CloseHandle(callback->modified);
-    CloseHandle(callback->released);
-}
-
-/* Waits (bounded) for one of `count` events while dispatching messages (an STA client gets its
- * callbacks through its message loop): the index of the event, or -1 when the time ran out. */
-static int pump_wait(DWORD count, const HANDLE *events)
-{
-    ULONGLONG deadline = GetTickCount64() + WAIT_MS;
-    MSG msg;
-
-    for (;;)
-    {
-        ULONGLONG now = GetTickCount64();
-        DWORD result;
-
-        if (now >= deadline) return -1;
-        result = MsgWaitForMultipleObjects(count, events, FALSE, (DWORD)(deadline - now), QS_ALLINPUT);
-        if (result < WAIT_OBJECT_0 + count) return result - WAIT_OBJECT_0;
-        while (PeekMessageW(&msg, NULL, 0, 0, PM_REMOVE))
-        {
-            TranslateMessage(&msg);
-            DispatchMessageW(&msg);
-        }
-    }
-}
 
 /* Waits for the job's JobTransferred (0) or JobError (1) callback. */
 static int wait_for_job(struct callback *callback)
@@ -265,23 +129,6 @@ static BOOL file_has_content(const WCHAR *path, ULONGLONG size)
 static BG_JOB_STATE state_of(IBackgroundCopyJob *job)
 {
     return test_job_state(job);
-}
-
-/* Waits (bounded) until the job is in one of two states, woken by its JobModification,
- * JobTransferred and JobError callbacks; returns the state. */
-static BG_JOB_STATE wait_for_state(IBackgroundCopyJob *job, struct callback *callback, BG_JOB_STATE a, BG_JOB_STATE b)
-{
-    HANDLE events[3] = { callback->modified, callback->transferred, callback->error };
-    ULONGLONG deadline = GetTickCount64() + WAIT_MS;
-    BG_JOB_STATE state;
-
-    while ((state = state_of(job)) != a && state != b)
-    {
-        ULONGLONG now = GetTickCount64();
-        if (now >= deadline) fail_msg("job in state %d, waited for %d or %d", state, a, b);
-        WaitForMultipleObjects(3, events, FALSE, (DWORD)(deadline - now));
-    }
-    return state;
 }
 
 /* No BIT*.tmp is left in our directory. */

@@ -1060,7 +1060,7 @@ static void test_reply_file_name_generated(void **state)
     /* Adding the file doesn't name the reply; the first Resume does. */
     assert_null(reply_name(reply_job));
     assert_hr(S_OK, IBackgroundCopyJob5_Resume(reply_job));
-    assert_int_equal(state_of(reply_job), BG_JOB_STATE_QUEUED);
+    assert_true(is_active(state_of(reply_job)));      /* the engine has it (nothing listens there) */
     expected_reply_name(reply_job, dir, expected);
     assert_wstr(expected, reply_name(reply_job));
 
@@ -1116,7 +1116,7 @@ static void test_reply_data_states(void **state)
     assert_null(data);
     /* Upload-reply jobs complete only once transferred. */
     assert_hr(BG_E_INVALID_STATE, IBackgroundCopyJob5_Complete(reply_job));
-    assert_int_equal(state_of(reply_job), BG_JOB_STATE_QUEUED);
+    assert_true(is_active(state_of(reply_job)));
     assert_hr(S_OK, IBackgroundCopyJob5_Cancel(reply_job));
     data = (byte *)(ULONG_PTR)0xdeadbeef;
     assert_hr(BG_E_INVALID_STATE, IBackgroundCopyJob5_GetReplyData(reply_job, &data, &length));

@@ -475,8 +475,8 @@ static void test_reply_data(void **state)
 
     /* The engine has uploaded the file and started the reply. */
     service_lock(record->service);
-    record->reply_bytes_total = 5;
-    record->reply_bytes_transferred = 2;
+    record->xfer.reply.bytes_total = 5;
+    record->xfer.reply.bytes_transferred = 2;
     service_unlock(record->service);
     assert_hr(S_OK, IBackgroundCopyJob5_GetReplyProgress(job, &progress));
     assert_int_equal(progress.BytesTotal, 5);
@@ -493,9 +493,9 @@ static void test_reply_data(void **state)
     assert_int_equal(length, 0);
 
     service_lock(record->service);
-    record->reply_data = malloc(5);
-    memcpy(record->reply_data, "hello", 5);
-    record->reply_size = 5;
+    record->xfer.reply_data = malloc(5);
+    memcpy(record->xfer.reply_data, "hello", 5);
+    record->xfer.reply_size = 5;
     service_unlock(record->service);
     assert_hr(S_OK, IBackgroundCopyJob5_GetReplyData(job, &buffer, &length));
     assert_int_equal(length, 5);
@@ -504,7 +504,7 @@ static void test_reply_data(void **state)
 
     /* Over 1 MiB: BG_E_TOO_LARGE, no buffer, the size. */
     service_lock(record->service);
-    record->reply_size = MAX_REPLY_DATA + 1;
+    record->xfer.reply_size = MAX_REPLY_DATA + 1;
     service_unlock(record->service);
     buffer = (byte *)0xdeadbeef;
     assert_hr(BG_E_TOO_LARGE, IBackgroundCopyJob5_GetReplyData(job, &buffer, &length));
@@ -513,7 +513,7 @@ static void test_reply_data(void **state)
 
     /* Still readable after Complete (the upload's local file stays). */
     service_lock(record->service);
-    record->reply_size = 5;
+    record->xfer.reply_size = 5;
     record->xfer.files[0]->transferred = TRUE;
     service_unlock(record->service);
     assert_hr(S_OK, IBackgroundCopyJob5_Complete(job));
@@ -521,8 +521,11 @@ static void test_reply_data(void **state)
     assert_int_equal(length, 5);
     CoTaskMemFree(buffer);
     assert_string_equal(read_file(local), "upload me");
+    /* The server sent no reply file: Complete left an empty one. */
+    assert_string_equal(read_file(reply), "");
     drop_job(job);
     DeleteFileW(local);
+    DeleteFileW(reply);
 }
 
 static void test_response_headers(void **state)

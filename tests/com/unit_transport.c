@@ -54,7 +54,8 @@ static void fetch_open(struct transport *transport, const WCHAR *url, enum remot
                        UINT64 length, const FILETIME *if_modified, const struct transfer_options *options,
                        struct fetch *fetch)
 {
-    struct transport_request request = { url, kind, offset, length, if_modified, options };
+    struct transport_request request = { .url = url, .kind = kind, .offset = offset, .length = length,
+                                         .if_modified = if_modified, .options = options };
 
     memset(fetch, 0, sizeof(*fetch));
     fetch->stream = POISON;
@@ -677,6 +678,7 @@ struct stall_server
     SOCKET listener, client;
     unsigned short port;
     HANDLE thread, go;
+    BOOL silent;            /* not even the headers: the request stays in open() */
 };
 
 static DWORD WINAPI stall_server_thread(void *arg)
@@ -693,7 +695,7 @@ static DWORD WINAPI stall_server_thread(void *arg)
         request[got] = 0;
         if (strstr(request, "\r\n\r\n")) break;
     }
-    send(stall->client, response, sizeof(response) - 1, 0);
+    if (!stall->silent) send(stall->client, response, sizeof(response) - 1, 0);
     WaitForSingleObject(stall->go, INFINITE);
     closesocket(stall->client);
     return 0;
@@ -724,6 +726,71 @@ static void stall_server_stop(struct stall_server *stall)
     CloseHandle(stall->thread);
     CloseHandle(stall->go);
     closesocket(stall->listener);
+}
+
+struct opener
+{
+    const WCHAR *url;
+    struct transport_stream *published, *stream;
+    struct transport_response response;
+    struct transfer_error error;
+    HANDLE published_event;
+    HRESULT hr;
+};
+
+static void opener_published(void *context, struct transport_stream *stream)
+{
+    struct opener *opener = context;
+
+    opener->published = stream;
+    SetEvent(opener->published_event);
+}
+
+static DWORD WINAPI opener_thread(void *arg)
+{
+    struct opener *opener = arg;
+    struct transport_request request = { .url = opener->url, .kind = REMOTE_HTTP, .length = BG_LENGTH_TO_EOF,
+                                         .opening = opener_published, .opening_context = opener };
+
+    opener->hr = http.ops->open(http.context, &request, &opener->stream, &opener->response, &opener->error);
+    return 0;
+}
+
+/* A request whose server never answers is reached by abort() through the stream open()
+ * publishes before it waits: open() returns E_ABORT at once and hands the stream out, for the
+ * caller to close. */
+static void test_http_abort_while_opening(void **state)
+{
+    struct stall_server stall = { .silent = TRUE };
+    struct opener opener = {0};
+    WCHAR url[64];
+    HANDLE thread;
+    DWORD start;
+
+    stall_server_start(&stall);
+    swprintf(url, ARRAY_SIZE(url), L"http://127.0.0.1:%u/silent", stall.port);
+    opener.url = url;
+    opener.published_event = CreateEventW(NULL, TRUE, FALSE, NULL);
+    thread = CreateThread(NULL, 0, opener_thread, &opener, 0, NULL);
+    assert_int_equal(WAIT_OBJECT_0, WaitForSingleObject(opener.published_event, 10000));
+    assert_non_null(opener.published);
+    /* The server is silent: open() goes on waiting (a moment lets it reach WinHTTP; the test
+     * holds either way). */
+    assert_int_equal(WAIT_TIMEOUT, WaitForSingleObject(thread, 200));
+
+    start = GetTickCount();
+    http.ops->abort(opener.published);
+    assert_int_equal(WAIT_OBJECT_0, WaitForSingleObject(thread, 5000));
+    assert_true(GetTickCount() - start < 1000);
+    assert_hr(E_ABORT, opener.hr);
+    assert_hr(E_ABORT, opener.error.code);
+    assert_ptr_equal(opener.published, opener.stream);
+    assert_null(opener.response.headers);
+    CloseHandle(thread);
+    CloseHandle(opener.published_event);
+
+    http.ops->close(opener.stream);
+    stall_server_stop(&stall);
 }
 
 struct reader
@@ -796,6 +863,174 @@ static void test_http_abort(void **state)
 
     fetch_close(&http, &fetch);
     stall_server_stop(&stall);
+}
+
+/* --- the HTTP transport: upload packets (post_open, post_send) ------------------------------------ */
+
+struct post
+{
+    HRESULT hr;
+    struct transport_stream *stream;
+    struct transport_reply reply;
+    struct transfer_error error;
+};
+
+/* One packet to the upload server's /upload/<name>: opened, its body filled, sent. */
+static HRESULT post(const WCHAR *url, const WCHAR *headers, const void *data, DWORD size,
+                    const struct transfer_options *options, struct post *post)
+{
+    struct transport_packet packet = { url, REMOTE_HTTP, L"BITS_POST", headers, size, 0, options };
+    void *body = POISON;
+
+    memset(post, 0, sizeof(*post));
+    if (FAILED(post->hr = http.ops->post_open(http.context, &packet, &post->stream, &body, &post->error)))
+    {
+        assert_null(post->stream);
+        return post->hr;
+    }
+    if (size) memcpy(body, data, size);
+    else assert_null(body);
+    post->hr = http.ops->post_send(post->stream, &post->reply, &post->error);
+    http.ops->close(post->stream);
+    return post->hr;
+}
+
+static void test_http_post(void **state)
+{
+    struct transfer_options options = {0};
+    WCHAR url[128], headers[256], *session, *end;
+    BYTE data[1000];
+    struct post answer;
+    char *line;
+    int i;
+
+    for (i = 0; i < (int)sizeof(data); ++i) data[i] = test_server_byte(i);
+    options.custom_headers = (WCHAR *)L"X-Openbits-Upload: yes\r\n";
+    url_of(L"/upload/post.bin", url, ARRAY_SIZE(url));
+    assert_hr(S_OK, post(url, L"BITS-Packet-Type: Ping\r\n", NULL, 0, &options, &answer));
+    assert_int_equal(200, answer.reply.status);
+    assert_true(!wcsncmp(answer.reply.headers, L"HTTP/1.1 200 ", 13));
+    assert_non_null(wcsstr(answer.reply.headers, L"\r\nBITS-Packet-Type: Ack\r\n"));
+    transport_reply_free(&answer.reply);
+    line = journal_line("\"packet\": \"Ping\"");
+    assert_non_null(strstr(line, "\"method\": \"BITS_POST\""));
+    assert_non_null(strstr(line, "[\"X-Openbits-Upload\", \"yes\"]"));
+    free(line);
+
+    assert_hr(S_OK, post(url, L"BITS-Packet-Type: Create-Session\r\n"
+                              L"BITS-Supported-Protocols: {7df0354d-249b-430f-820d-3d2a9bef4931}\r\n",
+                         NULL, 0, &options, &answer));
+    assert_int_equal(200, answer.reply.status);
+    assert_non_null(session = wcsstr(answer.reply.headers, L"BITS-Session-Id: "));
+    session += 17;
+    assert_non_null(end = wcsstr(session, L"\r\n"));
+    swprintf(headers, ARRAY_SIZE(headers), L"BITS-Packet-Type: Fragment\r\nBITS-Session-Id: %.*ls\r\n"
+             L"Content-Range: bytes 0-999/1000\r\n", (int)(end - session), session);
+    transport_reply_free(&answer.reply);
+    assert_hr(S_OK, post(url, headers, data, sizeof(data), &options, &answer));
+    assert_int_equal(200, answer.reply.status);
+    assert_non_null(wcsstr(answer.reply.headers, L"BITS-Received-Content-Range: 1000\r\n"));
+    transport_reply_free(&answer.reply);
+    line = journal_line("\"packet\": \"Fragment\"");
+    assert_non_null(strstr(line, "\"body_bytes\": 1000"));
+    assert_non_null(strstr(line, "\"event\": \"complete\""));
+    free(line);
+
+    /* A server's error comes back as an answer (the engine judges it), body and all read. */
+    url_of(L"/upload/post.bin?fail=ping&fail_status=503", url, ARRAY_SIZE(url));
+    assert_hr(S_OK, post(url, L"BITS-Packet-Type: Ping\r\n", NULL, 0, &options, &answer));
+    assert_int_equal(503, answer.reply.status);
+    assert_non_null(wcsstr(answer.reply.headers, L"BITS-Error-Code: 0x801901f7"));
+    transport_reply_free(&answer.reply);
+
+    /* A custom method replaces BITS_POST; a job's reply is fetched with GET all the same. */
+    options.http_method = (WCHAR *)L"X-UPLOAD";
+    url_of(L"/upload/post.bin?name=custom-verb", url, ARRAY_SIZE(url));
+    assert_hr(S_OK, post(url, L"BITS-Packet-Type: Ping\r\n", NULL, 0, &options, &answer));
+    transport_reply_free(&answer.reply);
+    line = journal_line("name=custom-verb");
+    assert_non_null(strstr(line, "\"method\": \"X-UPLOAD\""));
+    free(line);
+    {
+        struct fetch fetch;
+        options.type = BG_JOB_TYPE_UPLOAD_REPLY;
+        url_of(L"/file/10?name=reply-verb", url, ARRAY_SIZE(url));
+        fetch_open(&http, url, REMOTE_HTTP, 0, BG_LENGTH_TO_EOF, NULL, &options, &fetch);
+        assert_hr(S_OK, fetch.hr);
+        fetch_close(&http, &fetch);
+        line = journal_line("name=reply-verb");
+        assert_non_null(strstr(line, "\"method\": \"GET\""));
+        free(line);
+    }
+
+    /* Nothing listens: a transport error. */
+    assert_hr(HRESULT_FROM_WIN32(ERROR_WINHTTP_CANNOT_CONNECT),
+              post(L"http://127.0.0.1:1/upload/x", L"BITS-Packet-Type: Ping\r\n", NULL, 0, NULL, &answer));
+    assert_int_equal(BG_ERROR_CONTEXT_GENERAL_TRANSPORT, answer.error.context);
+}
+
+struct poster
+{
+    struct post *post;
+    HANDLE sending;
+};
+
+static DWORD WINAPI poster_thread(void *arg)
+{
+    struct poster *poster = arg;
+
+    SetEvent(poster->sending);
+    poster->post->hr = http.ops->post_send(poster->post->stream, &poster->post->reply, &poster->post->error);
+    return 0;
+}
+
+/* A packet whose answer the server holds back: abort makes post_send return at once. */
+static void test_http_post_abort(void **state)
+{
+    struct transport_packet packet = { NULL, REMOTE_HTTP, L"BITS_POST", NULL, 10, 0, NULL };
+    struct poster poster = {0};
+    struct post answer, held = {0};
+    WCHAR url[128], headers[256], sid[128], *session, *end;
+    HANDLE thread;
+    DWORD start;
+    void *body;
+
+    url_of(L"/upload/held.bin?hold_fragment=1", url, ARRAY_SIZE(url));
+    assert_hr(S_OK, post(url, L"BITS-Packet-Type: Create-Session\r\n"
+                              L"BITS-Supported-Protocols: {7df0354d-249b-430f-820d-3d2a9bef4931}\r\n",
+                         NULL, 0, NULL, &answer));
+    assert_non_null(session = wcsstr(answer.reply.headers, L"BITS-Session-Id: "));
+    session += 17;
+    assert_non_null(end = wcsstr(session, L"\r\n"));
+    swprintf(sid, ARRAY_SIZE(sid), L"%.*ls", (int)(end - session), session);
+    transport_reply_free(&answer.reply);
+    swprintf(headers, ARRAY_SIZE(headers), L"BITS-Packet-Type: Fragment\r\nBITS-Session-Id: %ls\r\n"
+             L"Content-Range: bytes 0-9/20\r\n", sid);
+
+    packet.url = url;
+    packet.headers = headers;
+    assert_hr(S_OK, http.ops->post_open(http.context, &packet, &held.stream, &body, &held.error));
+    memset(body, 'x', 10);
+    poster.post = &held;
+    poster.sending = CreateEventW(NULL, FALSE, FALSE, NULL);
+    thread = CreateThread(NULL, 0, poster_thread, &poster, 0, NULL);
+    assert_int_equal(WAIT_OBJECT_0, WaitForSingleObject(poster.sending, 10000));
+    if (WaitForSingleObject(thread, 300) != WAIT_TIMEOUT) fail_msg("the packet was answered: %#lx", held.hr);
+    start = GetTickCount();
+    http.ops->abort(held.stream);
+    assert_int_equal(WAIT_OBJECT_0, WaitForSingleObject(thread, 5000));
+    assert_true(GetTickCount() - start < 1000);
+    assert_hr(E_ABORT, held.hr);
+    assert_null(held.reply.headers);
+    CloseHandle(thread);
+    CloseHandle(poster.sending);
+    http.ops->close(held.stream);
+    /* Wine lets the request go only when its receive ends: the server answers once the session
+     * is cancelled (as the engine's Cancel-Session does). */
+    swprintf(headers, ARRAY_SIZE(headers), L"BITS-Packet-Type: Cancel-Session\r\nBITS-Session-Id: %ls\r\n", sid);
+    assert_hr(S_OK, post(url, headers, NULL, 0, NULL, &answer));
+    assert_int_equal(200, answer.reply.status);
+    transport_reply_free(&answer.reply);
 }
 
 /* --- the HTTP transport: the job's options ------------------------------------------------------ */
@@ -1459,6 +1694,9 @@ int main(void)
         cmocka_unit_test_teardown(test_http_connection_refused, http_teardown),
         cmocka_unit_test_teardown(test_http_cut, http_teardown),
         cmocka_unit_test_teardown(test_http_abort, http_teardown),
+        cmocka_unit_test_teardown(test_http_abort_while_opening, http_teardown),
+        cmocka_unit_test_teardown(test_http_post, http_teardown),
+        cmocka_unit_test_teardown(test_http_post_abort, http_teardown),
         cmocka_unit_test_teardown(test_http_custom_headers, http_teardown),
         cmocka_unit_test_teardown(test_http_method, http_teardown),
         cmocka_unit_test_teardown(test_http_basic_auth, http_teardown),

@@ -118,8 +118,9 @@ void fake_storage_put(struct fake_storage *storage, const WCHAR *name, const voi
 
     if (!file && !(file = storage_create(storage, name))) abort();
     if (!storage_reserve(file, size)) abort();
-    memcpy(file->data, data, (size_t)size);
+    if (size) memcpy(file->data, data, (size_t)size);
     file->size = size;
+    file->time = fake_clock_filetime(size + 777);
 }
 
 unsigned int fake_storage_count(const struct fake_storage *storage)
@@ -199,12 +200,59 @@ static void fake_storage_close(void *opaque)
     free(handle);
 }
 
+static HRESULT fake_storage_open_read(void *context, const WCHAR *path, void **out)
+{
+    struct fake_storage *storage = context;
+    struct fake_stored_file *file = fake_storage_find(storage, path);
+    struct fake_storage_handle *handle;
+
+    *out = NULL;
+    if (!file)
+    {
+        ++storage->failed_opens;
+        return HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND);
+    }
+    if (!(handle = malloc(sizeof(*handle)))) return E_OUTOFMEMORY;
+    handle->storage = storage;
+    handle->file = file;
+    *out = handle;
+    ++storage->opens;
+    ++storage->read_opens;
+    return S_OK;
+}
+
+static HRESULT fake_storage_query(void *opaque, UINT64 *size, FILETIME *time)
+{
+    struct fake_storage_handle *handle = opaque;
+
+    *size = handle->file->size;
+    *time = handle->file->time;
+    return S_OK;
+}
+
+static HRESULT fake_storage_read(void *opaque, UINT64 offset, void *data, DWORD size, DWORD *read)
+{
+    struct fake_storage_handle *handle = opaque;
+    struct fake_stored_file *file = handle->file;
+
+    ++handle->storage->reads;
+    *read = 0;
+    if (offset >= file->size) return S_OK;
+    if (size > file->size - offset) size = (DWORD)(file->size - offset);
+    memcpy(data, file->data + offset, size);
+    *read = size;
+    return S_OK;
+}
+
 const struct storage_ops fake_storage_ops =
 {
     fake_storage_open,
     fake_storage_write,
     fake_storage_truncate,
     fake_storage_close,
+    fake_storage_open_read,
+    fake_storage_query,
+    fake_storage_read,
 };
 
 /* --- fake_transport ---------------------------------------------------------------------------- */
@@ -212,7 +260,10 @@ const struct storage_ops fake_storage_ops =
 struct transport_stream
 {
     struct fake_transport *transport;
-    struct fake_remote *remote;
+    struct fake_remote *remote;           /* NULL for an upload packet's stream */
+    unsigned int packet;                  /* an upload packet's index in transport->packets */
+    BYTE *body;
+    DWORD body_size;
     UINT32 seed;                          /* of the file as it was when the stream opened */
     UINT64 position, end, delivered;
     BOOL fault_armed;                     /* a read fails once delivered reaches fail_after */
@@ -347,6 +398,18 @@ static HRESULT fake_transport_open(void *context, const struct transport_request
     ++transport->streams_opened;
     *out = stream;
     hr = S_OK;
+    if (request->opening && remote->while_opening)
+    {
+        request->opening(request->opening_context, stream);
+        remote->while_opening(remote->while_opening_context);
+        if (stream->aborted)
+        {
+            transport_response_free(response);
+            memset(response, 0, sizeof(*response));
+            error->context = BG_ERROR_CONTEXT_GENERAL_TRANSPORT;
+            hr = error->code = E_ABORT;
+        }
+    }
 
 out:
     if (record) record->hr = hr;
@@ -395,7 +458,329 @@ static void fake_transport_abort(struct transport_stream *stream)
 static void fake_transport_close(struct transport_stream *stream)
 {
     ++stream->transport->streams_closed;
+    free(stream->body);
     free(stream);
+}
+
+/* --- the fake BITS upload server --------------------------------------------------------------- */
+
+struct fake_upload *fake_transport_add_upload(struct fake_transport *transport, const WCHAR *url)
+{
+    struct fake_upload *upload;
+
+    if (transport->upload_count >= FAKE_MAX_FILES) abort();
+    upload = &transport->uploads[transport->upload_count++];
+    memset(upload, 0, sizeof(*upload));
+    copy_name(upload->url, url);
+    return upload;
+}
+
+void fake_upload_script(struct fake_upload *upload, const struct fake_answer *answer)
+{
+    if (upload->answer_count >= FAKE_MAX_ANSWERS) abort();
+    upload->answers[upload->answer_count] = *answer;
+    if (!upload->answers[upload->answer_count].count) upload->answers[upload->answer_count].count = 1;
+    ++upload->answer_count;
+}
+
+static BOOL ascii_equal_nocase(const WCHAR *a, size_t len, const char *b)
+{
+    size_t i;
+
+    for (i = 0; i < len; ++i)
+    {
+        WCHAR x = a[i], y = (unsigned char)b[i];
+        if (!b[i]) return FALSE;
+        if (x >= 'A' && x <= 'Z') x += 'a' - 'A';
+        if (y >= 'A' && y <= 'Z') y += 'a' - 'A';
+        if (x != y) return FALSE;
+    }
+    return !b[len];
+}
+
+/* The value of a request header (the engine's "Name: value\r\n" lines) into value[size]. */
+static BOOL header_value(const WCHAR *headers, const char *name, WCHAR *value, size_t size)
+{
+    const WCHAR *line = headers, *colon, *end;
+    size_t len;
+
+    while (line && *line)
+    {
+        for (end = line; *end && *end != '\r' && *end != '\n'; ++end) {}
+        for (colon = line; colon < end && *colon != ':'; ++colon) {}
+        if (colon < end && ascii_equal_nocase(line, (size_t)(colon - line), name))
+        {
+            ++colon;
+            while (*colon == ' ') ++colon;
+            len = (size_t)(end - colon);
+            if (len >= size) len = size - 1;
+            memcpy(value, colon, len * sizeof(WCHAR));
+            value[len] = 0;
+            return TRUE;
+        }
+        line = end;
+        while (*line == '\r' || *line == '\n') ++line;
+    }
+    return FALSE;
+}
+
+static UINT64 parse_number(const WCHAR **p)
+{
+    UINT64 value = 0;
+
+    while (**p >= '0' && **p <= '9') value = value * 10 + (*(*p)++ - '0');
+    return value;
+}
+
+/* A growing answer: the status line, then header lines. */
+struct fake_text
+{
+    WCHAR data[1024];
+    size_t len;
+};
+
+static void text_ascii(struct fake_text *text, const char *str)
+{
+    while (*str && text->len < ARRAYSIZE(text->data) - 1) text->data[text->len++] = (unsigned char)*str++;
+    text->data[text->len] = 0;
+}
+
+static void text_wide(struct fake_text *text, const WCHAR *str)
+{
+    while (*str && text->len < ARRAYSIZE(text->data) - 1) text->data[text->len++] = *str++;
+    text->data[text->len] = 0;
+}
+
+static void text_number(struct fake_text *text, UINT64 value)
+{
+    char digits[24];
+    int n = 0, i;
+
+    do digits[n++] = '0' + value % 10; while ((value /= 10));
+    for (i = n - 1; i >= 0; --i)
+    {
+        char c[2] = { digits[i], 0 };
+        text_ascii(text, c);
+    }
+}
+
+static void session_name(unsigned int session, WCHAR *name)
+{
+    struct fake_text text = { { 0 }, 0 };
+
+    text_ascii(&text, "{fake-session-");
+    text_number(&text, session);
+    text_ascii(&text, "}");
+    memcpy(name, text.data, (text.len + 1) * sizeof(WCHAR));
+}
+
+static HRESULT fake_post_open(void *context, const struct transport_packet *request, struct transport_stream **out,
+                              void **body, struct transfer_error *error)
+{
+    struct fake_transport *transport = context;
+    struct fake_packet *packet;
+    struct transport_stream *stream;
+    WCHAR value[FAKE_MAX_NAME];
+    const WCHAR *p;
+    unsigned int i;
+
+    *out = NULL;
+    *body = NULL;
+    if (transport->packet_count >= FAKE_MAX_PACKETS) abort();
+    packet = &transport->packets[transport->packet_count++];
+    memset(packet, 0, sizeof(*packet));
+    copy_name(packet->url, request->url);
+    packet->timeout_ms = request->timeout_ms;
+    packet->options = request->options;
+    if (!header_value(request->headers, "BITS-Packet-Type", value, ARRAYSIZE(value))) abort();
+    for (i = 0; i <= BITS_PACKET_CANCEL_SESSION; ++i)
+        if (fake_wcseq(value, bits_packet_name(i))) packet->packet = i;
+    header_value(request->headers, "BITS-Session-Id", packet->session_id, ARRAYSIZE(packet->session_id));
+    packet->content_name = header_value(request->headers, "Content-Name", value, ARRAYSIZE(value));
+    if (header_value(request->headers, "Content-Range", value, ARRAYSIZE(value)))
+    {
+        p = value + 6;                    /* "bytes " */
+        if (*p == '*') packet->length = packet->first = packet->total = 0;
+        else
+        {
+            packet->first = parse_number(&p);
+            ++p;
+            packet->length = parse_number(&p) - packet->first + 1;
+            ++p;
+            packet->total = parse_number(&p);
+        }
+        if (packet->length != request->body_size) abort();
+    }
+    else if (request->body_size) abort();
+
+    if (!(stream = calloc(1, sizeof(*stream)))) return error->code = E_OUTOFMEMORY;
+    stream->transport = transport;
+    stream->packet = transport->packet_count - 1;
+    if (request->body_size && !(stream->body = malloc(request->body_size)))
+    {
+        free(stream);
+        return error->code = E_OUTOFMEMORY;
+    }
+    stream->body_size = request->body_size;
+    ++transport->streams_opened;
+    ++transport->posts_opened;
+    *body = stream->body;
+    *out = stream;
+    return S_OK;
+}
+
+static struct fake_upload *find_upload(struct fake_transport *transport, const WCHAR *url)
+{
+    unsigned int i;
+
+    for (i = 0; i < transport->upload_count; ++i)
+        if (fake_wcseq(transport->uploads[i].url, url)) return &transport->uploads[i];
+    return NULL;
+}
+
+static void answer(struct transport_reply *reply, DWORD status, const struct fake_text *headers)
+{
+    struct fake_text text = { { 0 }, 0 };
+
+    text_ascii(&text, "HTTP/1.1 ");
+    text_number(&text, status);
+    text_ascii(&text, " Fake\r\n");
+    if (headers) text_wide(&text, headers->data);
+    reply->status = status;
+    reply->headers = fake_wcsdup(text.data);
+}
+
+static void session_not_found(struct transport_reply *reply)
+{
+    struct fake_text text = { { 0 }, 0 };
+
+    text_ascii(&text, "BITS-Packet-Type: Ack\r\nBITS-Error-Code: 0x8020001F\r\nBITS-Error-Context: 0x5\r\n");
+    answer(reply, 500, &text);
+}
+
+static HRESULT fake_post_send(struct transport_stream *stream, struct transport_reply *reply,
+                              struct transfer_error *error)
+{
+    struct fake_transport *transport = stream->transport;
+    struct fake_packet *packet = &transport->packets[stream->packet];
+    struct fake_upload *upload = find_upload(transport, packet->url);
+    struct fake_text text = { { 0 }, 0 };
+    WCHAR session[48];
+    unsigned int i, n;
+
+    memset(reply, 0, sizeof(*reply));
+    if (stream->aborted)
+    {
+        error->context = BG_ERROR_CONTEXT_GENERAL_TRANSPORT;
+        error->code = E_ABORT;
+        error->protocol = L"http";
+        return E_ABORT;
+    }
+    if (!upload)
+    {
+        /* No upload server there: a plain 404. */
+        answer(reply, 404, NULL);
+        return S_OK;
+    }
+    n = ++upload->packets[packet->packet];
+    for (i = 0; i < upload->answer_count; ++i)
+    {
+        const struct fake_answer *scripted = &upload->answers[i];
+        if (scripted->packet != packet->packet || n < scripted->nth || n >= scripted->nth + scripted->count) continue;
+        if (scripted->fail_send)
+        {
+            *error = scripted->error;
+            return error->code;
+        }
+        if (scripted->headers) text_wide(&text, scripted->headers);
+        answer(reply, scripted->status, &text);
+        return S_OK;
+    }
+
+    session_name(upload->session, session);
+    switch (packet->packet)
+    {
+    case BITS_PACKET_PING:
+        text_ascii(&text, "BITS-Packet-Type: Ack\r\n");
+        break;
+    case BITS_PACKET_CREATE_SESSION:
+        upload->session = ++upload->sessions;
+        upload->received = 0;
+        upload->complete = FALSE;
+        session_name(upload->session, session);
+        text_ascii(&text, "BITS-Packet-Type: Ack\r\nBITS-Protocol: {7df0354d-249b-430f-820d-3d2a9bef4931}\r\n"
+                   "BITS-Session-Id: ");
+        text_wide(&text, session);
+        text_ascii(&text, "\r\n");
+        if (upload->host_id)
+        {
+            text_ascii(&text, "BITS-Host-Id: ");
+            text_wide(&text, upload->host_id);
+            text_ascii(&text, "\r\n");
+        }
+        if (upload->fallback)
+        {
+            text_ascii(&text, "BITS-Host-Id-Fallback-Timeout: ");
+            text_wide(&text, upload->fallback);
+            text_ascii(&text, "\r\n");
+        }
+        break;
+    case BITS_PACKET_FRAGMENT:
+        if (!upload->session || !fake_wcseq(session, packet->session_id))
+        {
+            session_not_found(reply);
+            return S_OK;
+        }
+        upload->body_bytes += packet->length;
+        upload->total = packet->total;
+        if (packet->first > upload->received)
+        {
+            text_ascii(&text, "BITS-Packet-Type: Ack\r\nBITS-Received-Content-Range: ");
+            text_number(&text, upload->received);
+            text_ascii(&text, "\r\n");
+            answer(reply, 416, &text);
+            return S_OK;
+        }
+        if (packet->first + packet->length > upload->received)
+        {
+            UINT64 skip = upload->received - packet->first, end = packet->first + packet->length;
+            if (end > upload->capacity)
+            {
+                BYTE *data = realloc(upload->data, (size_t)end);
+                if (!data) abort();
+                upload->data = data;
+                upload->capacity = end;
+            }
+            memcpy(upload->data + upload->received, stream->body + skip, (size_t)(packet->length - skip));
+            upload->received = end;
+        }
+        upload->complete = upload->received == upload->total;
+        text_ascii(&text, "BITS-Packet-Type: Ack\r\nBITS-Session-Id: ");
+        text_wide(&text, session);
+        text_ascii(&text, "\r\nBITS-Received-Content-Range: ");
+        text_number(&text, upload->received);
+        text_ascii(&text, "\r\n");
+        if (upload->complete && upload->reply_url)
+        {
+            text_ascii(&text, "BITS-Reply-URL: ");
+            text_wide(&text, upload->reply_url);
+            text_ascii(&text, "\r\n");
+        }
+        break;
+    default:
+        if (!upload->session || !fake_wcseq(session, packet->session_id))
+        {
+            session_not_found(reply);
+            return S_OK;
+        }
+        if (packet->packet == BITS_PACKET_CLOSE_SESSION) ++upload->closes;
+        else ++upload->cancels;
+        upload->session = 0;
+        text_ascii(&text, "BITS-Packet-Type: Ack\r\n");
+        break;
+    }
+    answer(reply, 200, &text);
+    return S_OK;
 }
 
 const struct transport_ops fake_transport_ops =
@@ -404,6 +789,8 @@ const struct transport_ops fake_transport_ops =
     fake_transport_read,
     fake_transport_abort,
     fake_transport_close,
+    fake_post_open,
+    fake_post_send,
 };
 
 /* --- fake_host --------------------------------------------------------------------------------- */
@@ -508,5 +895,9 @@ void fake_engine_init(struct fake_engine *fake)
 
 void fake_engine_free(struct fake_engine *fake)
 {
+    unsigned int i;
+
+    engine_destroy(&fake->engine);
     fake_storage_free(&fake->storage);
+    for (i = 0; i < fake->transport.upload_count; ++i) free(fake->transport.uploads[i].data);
 }

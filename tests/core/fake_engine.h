@@ -42,6 +42,7 @@ struct fake_stored_file
     WCHAR name[FAKE_MAX_NAME];
     BYTE *data;
     UINT64 size, capacity;
+    FILETIME time;                        /* what query reports (uploads) */
 };
 
 struct fake_storage
@@ -52,6 +53,7 @@ struct fake_storage
     int write_countdown;
     HRESULT write_hr;
     unsigned int opens, closes, writes, truncates;
+    unsigned int read_opens, reads;       /* open_read and read calls (uploads) */
     unsigned int failed_opens;            /* open calls that returned a failure */
     enum storage_mode modes[FAKE_MAX_OPENS];   /* the mode of every open call, in order */
     unsigned int mode_count;
@@ -95,6 +97,12 @@ struct fake_remote
     UINT32 changed_seed;
     FILETIME changed_modified;
 
+    /* A server slow to answer: once a stream exists and is published (the request's
+     * `opening`), this runs as if another thread acted meanwhile; a stream aborted by then
+     * fails its open with E_ABORT (and stays the caller's to close). */
+    void (*while_opening)(void *context);
+    void *while_opening_context;
+
     unsigned int opens;                   /* open requests that reached this file */
 };
 
@@ -108,6 +116,55 @@ struct fake_request
     HRESULT hr;                           /* what open returned */
 };
 
+/* A fake BITS upload server (BITS-SPEC.md §9) behind fake_transport's post_open/post_send, one
+ * per upload URL: Ping and Create-Session are acknowledged, fragments must start at or before
+ * what it has (else 416), only new bytes are kept, the final fragment's ack names reply_url when
+ * set; Close/Cancel-Session end the session. A test may change its fields between chunks (a
+ * server that forgot a session, lost bytes, ...) and script answers for given packets. */
+#define FAKE_MAX_PACKETS  256
+#define FAKE_MAX_ANSWERS  8
+
+struct fake_answer
+{
+    enum bits_packet packet;              /* for the nth packet of this type to this URL ... */
+    unsigned int nth;                     /* ... (1 = the first), and `count` more from there */
+    unsigned int count;
+    BOOL fail_send;                       /* post_send fails with `error` (no answer) ... */
+    struct transfer_error error;
+    DWORD status;                         /* ... or answers this status and header block */
+    const WCHAR *headers;                 /* "Name: value\r\n" lines (the status line is added) */
+};
+
+struct fake_upload
+{
+    WCHAR url[FAKE_MAX_NAME];
+    BYTE *data;                           /* the bytes received, data[0..received) */
+    UINT64 received, total, capacity;
+    BOOL complete;
+    unsigned int session;                 /* the current session's number, 0: none */
+    unsigned int sessions;                /* sessions created */
+    const WCHAR *reply_url;               /* for the final fragment's ack, or NULL */
+    const WCHAR *host_id;                 /* for Create-Session's ack, or NULL */
+    const WCHAR *fallback;                /* BITS-Host-Id-Fallback-Timeout value, or NULL */
+    unsigned int packets[BITS_PACKET_CANCEL_SESSION + 1];     /* by type, scripted ones too */
+    UINT64 body_bytes;                    /* fragment body bytes that reached the server */
+    unsigned int closes, cancels;         /* sessions ended by Close- / Cancel-Session */
+    struct fake_answer answers[FAKE_MAX_ANSWERS];
+    unsigned int answer_count;
+};
+
+/* One packet as the transport saw it. */
+struct fake_packet
+{
+    enum bits_packet packet;
+    WCHAR url[FAKE_MAX_NAME];
+    WCHAR session_id[48];                 /* empty when none was sent */
+    BOOL content_name;                    /* Content-Name was sent */
+    UINT64 first, length, total;          /* Content-Range (fragments) */
+    DWORD timeout_ms;
+    const void *options;
+};
+
 struct fake_transport
 {
     struct fake_remote remotes[FAKE_MAX_FILES];
@@ -115,6 +172,11 @@ struct fake_transport
     struct fake_request requests[FAKE_MAX_OPENS];
     unsigned int request_count;
     unsigned int streams_opened, streams_closed, aborts, reads;
+    struct fake_upload uploads[FAKE_MAX_FILES];   /* fake_transport_add_upload */
+    unsigned int upload_count;
+    struct fake_packet packets[FAKE_MAX_PACKETS]; /* every packet, in order */
+    unsigned int packet_count;
+    unsigned int posts_opened;            /* post_open calls that made a stream */
 };
 
 extern const struct transport_ops fake_transport_ops;
@@ -122,6 +184,11 @@ extern const struct transport_ops fake_transport_ops;
 BYTE fake_remote_byte(UINT32 seed, UINT64 offset);
 /* Adds a remote file of size bytes; modified is derived from the seed. */
 struct fake_remote *fake_transport_add(struct fake_transport *transport, const WCHAR *url, UINT64 size, UINT32 seed);
+/* A fake upload server at url. */
+struct fake_upload *fake_transport_add_upload(struct fake_transport *transport, const WCHAR *url);
+/* Adds a scripted answer to an upload server. */
+void fake_upload_script(struct fake_upload *upload, const struct fake_answer *answer);
+
 
 /* --- fake_host --------------------------------------------------------------------------------- */
 

@@ -10,7 +10,7 @@
  * read, a server that ignores ranges, a remote file that changed; Suspend, Cancel and a remote
  * name change between begin and commit; AddFileWithRanges' ranges written back to back and their
  * errors (§2.4); size unknown and DYNAMIC_CONTENT, MAX_DOWNLOAD_SIZE (§2.6); the maximum download
- * time (§2.5); a taken temporary name; storage failures; upload jobs; and that every stream,
+ * time (§2.5); a taken temporary name; storage failures; and that every stream,
  * storage handle and option snapshot is closed (plus ASan's leak check natively).
  * Runs natively under ASan/UBSan and under Wine. */
 #include <stdarg.h>
@@ -95,6 +95,7 @@ static int teardown(void **state)
         engine_forget_locked(&fx->fake.engine, job);
         for (j = 0; j < job->file_count; ++j) free_file(job->files[j]);
         free(job->files);
+        engine_job_clear(job);
         free(job);
     }
     fake_engine_free(&fx->fake);
@@ -113,7 +114,7 @@ static struct engine_job *new_job(BG_JOB_PRIORITY priority)
     assert_non_null(job);
     assert_true(fx->job_count < MAX_JOBS);
     fx->jobs[fx->job_count++] = job;
-    job->type = BG_JOB_TYPE_DOWNLOAD;
+    engine_job_init(job, BG_JOB_TYPE_DOWNLOAD);
     job->state = BG_JOB_STATE_SUSPENDED;
     job->priority = priority;
     job->retry_delay = DEFAULT_RETRY_DELAY;
@@ -434,6 +435,42 @@ static void test_files_in_order(void **state)
     check_closed();
 }
 
+static void suspend_job(void *context)
+{
+    suspend(context);
+}
+
+/* Suspend reaches a request whose server has not answered yet: the open returns at once with
+ * E_ABORT, the chunk counts for nothing, the stream is closed, and Resume starts over. */
+static void test_abort_while_opening(void **state)
+{
+    struct engine_job *job = new_job(BG_JOB_PRIORITY_NORMAL);
+    struct fake_remote *remote;
+    struct engine_file *file;
+
+    file = add_file(job, L"http://s/slow", L"slow");
+    remote = fake_transport_add(&fx->fake.transport, L"http://s/slow", 2500, 3);
+    remote->while_opening = suspend_job;
+    remote->while_opening_context = job;
+    engine_resume_locked(eng(), job);
+
+    assert_hr(S_OK, step(NULL));
+    assert_state(BG_JOB_STATE_SUSPENDED, job);
+    assert_int_equal(1, fx->fake.transport.aborts);
+    assert_int_equal(1, fx->fake.transport.streams_opened);
+    assert_int_equal(1, fx->fake.transport.streams_closed);
+    assert_null(job->run);
+    assert_false(job->error.set);
+    assert_int_equal(0, file->bytes_transferred);
+
+    remote->while_opening = NULL;
+    engine_resume_locked(eng(), job);
+    assert_int_equal(INFINITE, run_idle());
+    assert_state(BG_JOB_STATE_TRANSFERRED, job);
+    check_content(file, 3, 2500);
+    check_closed();
+}
+
 /* -------------------------------------------------------------------------------------------- */
 /* Scheduling                                                                                     */
 
@@ -474,14 +511,28 @@ static void test_priority_order(void **state)
     check_closed();
 }
 
+/* The request that opened `url` for the n-th time (from 0), or NULL. */
+static const struct fake_request *find_request(const WCHAR *url, unsigned int n)
+{
+    unsigned int i;
+
+    for (i = 0; i < fx->fake.transport.request_count; ++i)
+        if (fake_wcseq(fx->fake.transport.requests[i].url, url) && !n--) return &fx->fake.transport.requests[i];
+    return NULL;
+}
+
 /* Background jobs holding every open slot do not hold up a foreground job; a background job
- * without a slot waits for one. */
+ * of higher priority takes the slot of the first lower one to finish a chunk, which goes back to
+ * QUEUED and later continues from where it stopped. */
 static void test_foreground_not_kept_waiting(void **state)
 {
     struct engine_job *low1 = new_job(BG_JOB_PRIORITY_LOW), *low2 = new_job(BG_JOB_PRIORITY_LOW);
     struct engine_job *high = new_job(BG_JOB_PRIORITY_HIGH), *fg = new_job(BG_JOB_PRIORITY_FOREGROUND);
+    struct engine_job *yielded;
+    const struct fake_request *again;
     struct engine_chunk chunk;
     unsigned int i;
+    UINT64 had;
 
     eng()->max_running = 2;
     add_file(low1, L"http://s/low1", L"low1");
@@ -500,21 +551,30 @@ static void test_foreground_not_kept_waiting(void **state)
     assert_non_null(low1->run);
     assert_non_null(low2->run);
 
-    /* Both slots are taken: HIGH waits, FOREGROUND goes first at once. */
+    /* Both slots are taken: FOREGROUND goes first at once, and to the end; HIGH waits. */
     engine_resume_locked(eng(), high);
     engine_resume_locked(eng(), fg);
-    assert_hr(S_OK, begin(&chunk, NULL));
-    assert_ptr_equal(fg, chunk.job);
-    finish(&chunk);
-    assert_wstr(L"http://s/fg", request(2)->url);
-    for (i = 0; i < 4; ++i)
+    while (fg->state != BG_JOB_STATE_TRANSFERRED)
     {
         assert_hr(S_OK, begin(&chunk, NULL));
-        assert_true(chunk.job != high);
+        assert_ptr_equal(fg, chunk.job);
         finish(&chunk);
     }
+    assert_wstr(L"http://s/fg", request(2)->url);
     assert_null(high->run);
-    assert_state(BG_JOB_STATE_TRANSFERRED, fg);
+
+    /* The next LOW job to finish a chunk gives its slot to HIGH. */
+    assert_hr(S_OK, begin(&chunk, NULL));
+    yielded = chunk.job;
+    assert_true(yielded == low1 || yielded == low2);
+    finish(&chunk);
+    assert_null(yielded->run);
+    assert_state(BG_JOB_STATE_QUEUED, yielded);
+    had = yielded->files[0]->bytes_transferred;
+    assert_true(had > 0 && had < 5000);
+    assert_hr(S_OK, begin(&chunk, NULL));
+    assert_ptr_equal(high, chunk.job);
+    finish(&chunk);
 
     assert_int_equal(INFINITE, run_idle());
     for (i = 0; i < fx->job_count; ++i) assert_state(BG_JOB_STATE_TRANSFERRED, fx->jobs[i]);
@@ -522,6 +582,110 @@ static void test_foreground_not_kept_waiting(void **state)
     check_content(high->files[0], 3, 2000);
     check_content(low1->files[0], 1, 5000);
     check_content(low2->files[0], 2, 5000);
+    /* The job that yielded asked for the rest only. */
+    assert_non_null(again = find_request(yielded->files[0]->remote_name, 1));
+    assert_int_equal(had, again->offset);
+    check_closed();
+}
+
+/* Background jobs of one priority take turns when there are more than slots: each keeps its slot
+ * for a time slice, then goes back to QUEUED and continues later where it stopped. A job alone
+ * keeps its slot however long it runs. */
+static void test_time_slice(void **state)
+{
+    struct engine_job *a = new_job(BG_JOB_PRIORITY_NORMAL), *b = new_job(BG_JOB_PRIORITY_NORMAL);
+    struct engine_chunk chunk;
+    UINT64 had;
+
+    eng()->max_running = 1;
+    add_file(a, L"http://s/a", L"a");
+    add_file(b, L"http://s/b", L"b");
+    fake_transport_add(&fx->fake.transport, L"http://s/a", 8000, 5);
+    fake_transport_add(&fx->fake.transport, L"http://s/b", 8000, 6);
+
+    engine_resume_locked(eng(), a);
+    assert_hr(S_OK, step(NULL));
+    advance(60000);
+    assert_hr(S_OK, step(NULL));
+    assert_non_null(a->run);                /* alone: no turn to give */
+
+    engine_resume_locked(eng(), b);
+    assert_hr(S_OK, step(NULL));            /* a's slice is over, but it is a's chunk that ends it */
+    assert_null(a->run);
+    assert_state(BG_JOB_STATE_QUEUED, a);
+    had = a->files[0]->bytes_transferred;
+    assert_int_equal(3000, had);
+
+    assert_hr(S_OK, begin(&chunk, NULL));
+    assert_ptr_equal(b, chunk.job);
+    finish(&chunk);
+    advance(9999);                          /* within b's slice: b keeps its slot */
+    assert_hr(S_OK, begin(&chunk, NULL));
+    assert_ptr_equal(b, chunk.job);
+    finish(&chunk);
+    assert_non_null(b->run);
+    advance(1);
+    assert_hr(S_OK, step(NULL));
+    assert_null(b->run);
+    assert_state(BG_JOB_STATE_QUEUED, b);
+
+    assert_int_equal(INFINITE, run_idle());
+    assert_state(BG_JOB_STATE_TRANSFERRED, a);
+    assert_state(BG_JOB_STATE_TRANSFERRED, b);
+    check_content(a->files[0], 5, 8000);
+    check_content(b->files[0], 6, 8000);
+    assert_int_equal(had, find_request(L"http://s/a", 1)->offset);
+    assert_int_equal(3000, find_request(L"http://s/b", 1)->offset);
+    check_closed();
+}
+
+/* When several lower jobs hold the slots, the lowest gives its slot up, not the others. */
+static void test_lowest_priority_yields(void **state)
+{
+    struct engine_job *normal = new_job(BG_JOB_PRIORITY_NORMAL), *low = new_job(BG_JOB_PRIORITY_LOW);
+    struct engine_job *high = new_job(BG_JOB_PRIORITY_HIGH);
+    struct engine_chunk chunks[2];
+
+    eng()->max_running = 2;
+    add_file(normal, L"http://s/normal", L"normal");
+    add_file(low, L"http://s/low", L"low");
+    add_file(high, L"http://s/high", L"high");
+    fake_transport_add(&fx->fake.transport, L"http://s/normal", 6000, 7);
+    fake_transport_add(&fx->fake.transport, L"http://s/low", 6000, 8);
+    fake_transport_add(&fx->fake.transport, L"http://s/high", 3000, 9);
+    engine_resume_locked(eng(), normal);
+    engine_resume_locked(eng(), low);
+    /* Two workers: one chunk of each. */
+    assert_hr(S_OK, begin(&chunks[0], NULL));
+    assert_hr(S_OK, begin(&chunks[1], NULL));
+    assert_ptr_equal(normal, chunks[0].job);
+    assert_ptr_equal(low, chunks[1].job);
+    finish(&chunks[0]);
+    finish(&chunks[1]);
+
+    engine_resume_locked(eng(), high);
+    assert_hr(S_OK, begin(&chunks[0], NULL));
+    assert_hr(S_OK, begin(&chunks[1], NULL));
+    assert_ptr_equal(normal, chunks[0].job);
+    assert_ptr_equal(low, chunks[1].job);
+    finish(&chunks[0]);                     /* NORMAL keeps its slot */
+    assert_non_null(normal->run);
+    assert_state(BG_JOB_STATE_TRANSFERRING, normal);
+    assert_null(high->run);
+    finish(&chunks[1]);                     /* LOW gives its slot to HIGH */
+    assert_null(low->run);
+    assert_state(BG_JOB_STATE_QUEUED, low);
+    assert_hr(S_OK, begin(&chunks[0], NULL));
+    assert_hr(S_OK, begin(&chunks[1], NULL));
+    assert_ptr_equal(high, chunks[0].job);
+    assert_ptr_equal(normal, chunks[1].job);
+    finish(&chunks[0]);
+    finish(&chunks[1]);
+
+    assert_int_equal(INFINITE, run_idle());
+    check_content(normal->files[0], 7, 6000);
+    check_content(low->files[0], 8, 6000);
+    check_content(high->files[0], 9, 3000);
     check_closed();
 }
 
@@ -1791,31 +1955,6 @@ static void test_storage_disk_full(void **state)
 /* -------------------------------------------------------------------------------------------- */
 /* Other jobs                                                                                     */
 
-/* Uploads are not transferred yet: they stay QUEUED, untouched, while downloads go on. */
-static void test_upload_left_alone(void **state)
-{
-    struct engine_job *upload = new_job(BG_JOB_PRIORITY_FOREGROUND), *download = new_job(BG_JOB_PRIORITY_LOW);
-    DWORD wait;
-
-    upload->type = BG_JOB_TYPE_UPLOAD;
-    add_file(upload, L"http://server/up", L"up");
-    add_file(download, L"http://server/down", L"down");
-    fake_transport_add(&fx->fake.transport, L"http://server/down", 1500, 17);
-    engine_resume_locked(eng(), upload);
-    engine_resume_locked(eng(), download);
-    assert_int_equal(INFINITE, run_idle());
-    assert_state(BG_JOB_STATE_QUEUED, upload);
-    assert_state(BG_JOB_STATE_TRANSFERRED, download);
-    assert_int_equal(1, fx->fake.transport.request_count);
-    assert_wstr(L"http://server/down", request(0)->url);
-    assert_int_equal(0, fake_host_count(&fx->fake.host, upload, ENGINE_EVENT_JOB_MODIFICATION)
-                      + fake_host_count(&fx->fake.host, upload, ENGINE_EVENT_JOB_ERROR));
-    assert_hr(S_FALSE, step(&wait));
-    assert_int_equal(INFINITE, wait);
-    assert_state(BG_JOB_STATE_QUEUED, upload);
-    check_closed();
-}
-
 /* A file added to a TRANSFERRED job, then Resume: only the new file is fetched. */
 static void test_resume_transferred_with_new_file(void **state)
 {
@@ -1853,7 +1992,10 @@ int main(void)
     {
         TEST(test_single_file),
         TEST(test_files_in_order),
+        TEST(test_abort_while_opening),
         TEST(test_priority_order),
+        TEST(test_time_slice),
+        TEST(test_lowest_priority_yields),
         TEST(test_foreground_not_kept_waiting),
         TEST(test_concurrency_bound),
         TEST(test_transient_then_retry),
@@ -1903,7 +2045,6 @@ int main(void)
         TEST(test_temp_name_taken_no_other),
         TEST(test_storage_write_failure),
         TEST(test_storage_disk_full),
-        TEST(test_upload_left_alone),
         TEST(test_resume_transferred_with_new_file),
     };
 #undef TEST

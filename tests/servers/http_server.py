@@ -4,7 +4,7 @@
 
 Run:
     python3 http_server.py --port-file PATH [--journal PATH] [--ignore-stdin] [--verbose]
-                           [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]]
+                           [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]] [--upload-dir DIR]
 
 It binds 127.0.0.1 on a free port, writes "PORT\\nPID\\n" to --port-file (through a temporary
 name and a rename, so a reader sees all of it or nothing) and serves until its standard input
@@ -35,6 +35,11 @@ URLs (the prefixes /redirect/... and /auth/... wrap any other URL, and nest):
                                  those credentials; then serves /<rest>.
     /echo-headers                the request's header lines, "Name: value\\r\\n" each, as the
                                  text/plain body, in the order received.
+
+With --upload-dir DIR it also speaks the BITS upload protocol (bits_upload.py, whose docstring
+describes it): BITS_POST /upload/<name> puts files into DIR, POST /app/<kind> is the upload-reply
+server application, and GET /reply/<token> serves its replies like /file (ranges and the query
+parameters below apply).
 
 Query parameters (anywhere unless noted; the last value of a repeated one counts):
 
@@ -103,6 +108,8 @@ import threading
 import time
 import urllib.parse
 
+import bits_upload
+
 try:
     import fcntl
     import termios
@@ -135,6 +142,18 @@ def content(start, end):
         count = min(end - pos, PERIOD - offset, CHUNK)
         yield PERIOD_BYTES[offset:offset + count].translate(ADD_TABLES[block & 0xFF])
         pos += count
+
+
+def stored(path, start, end):
+    """Yields the bytes [start, end) of a file in pieces of at most CHUNK bytes."""
+    with open(path, "rb") as file:
+        file.seek(start)
+        while start < end:
+            data = file.read(min(CHUNK, end - start))
+            if not data:
+                raise ConnectionError("%s is shorter than it was" % path)
+            start += len(data)
+            yield data
 
 
 def wait_until_acknowledged(sock, timeout=2.0):
@@ -348,6 +367,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
     # --- routing -------------------------------------------------------------------------------
 
     def handle_any(self):
+        if self.command == "BITS_POST":
+            # The BITS upload protocol journals each packet itself, once it is handled.
+            bits_upload.handle(self, self.server.uploads)
+            return
         split = urllib.parse.urlsplit(self.path)
         query = {k: v[-1] for k, v in urllib.parse.parse_qs(split.query, keep_blank_values=True).items()}
         self.server.journal.record({
@@ -360,6 +383,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             "headers": [[k, v] for k, v in self.headers.items()],
             "range": self.headers.get("Range"),
         })
+        if self.command == "POST" and split.path.startswith("/app/") and self.server.uploads:
+            bits_upload.application(self, self.server.uploads, split, query)
+            return
         if self.command not in ("GET", "HEAD"):
             self.read_request_body()
         try:
@@ -412,6 +438,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 raise ValueError("status %d out of range" % code)
             headers = [("Retry-After", query["retry_after"])] if "retry_after" in query else []
             self.send_simple(code, ("status %d\n" % code).encode(), headers)
+        elif len(parts) == 2 and parts[0] == "reply" and bits_upload.reply_path(self.server.uploads, parts[1]):
+            path = bits_upload.reply_path(self.server.uploads, parts[1])
+            self.serve_file(os.path.getsize(path), query, key, source=lambda a, b: stored(path, a, b),
+                            mtime=int(os.path.getmtime(path)))
         elif parts == ["echo-headers"]:
             body = "".join("%s: %s\r\n" % (k, v) for k, v in self.headers.items())
             self.send_simple(200, body.encode("utf-8", "surrogateescape"))
@@ -450,10 +480,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     # --- /file/<size> ---------------------------------------------------------------------------
 
-    def serve_file(self, size, query, key):
+    def serve_file(self, size, query, key, source=None, mtime=None):
+        """/file/<size>, or with source (source(start, end) yields bytes [start, end)) a stored
+        file of that size and mtime (an upload-reply's reply)."""
         if not 0 <= size <= MAX_SIZE:
             raise ValueError("size %d out of range" % size)
-        mtime = int(query.get("mtime", DEFAULT_MTIME))
+        source = source or content
+        if mtime is None:
+            mtime = int(query.get("mtime", DEFAULT_MTIME))
         last_modified = email.utils.formatdate(mtime, usegmt=True)
         etag = '"%x-%x"' % (size, mtime)
         nolength = query.get("nolength") == "1"
@@ -502,7 +536,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.end_headers()
             if self.command == "HEAD":
                 return
-            for piece in content(0, size):
+            for piece in source(0, size):
                 if nolength:
                     self.write_body(b"%x\r\n" % len(piece) + piece + b"\r\n")
                 else:
@@ -519,7 +553,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Range", "bytes %d-%d/%d" % (first, last, size))
             self.send_header("Content-Length", str(last - first + 1))
             self.end_headers()
-            for piece in content(first, last + 1):
+            for piece in source(first, last + 1):
                 self.write_body(piece)
             return
 
@@ -537,7 +571,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         for head, (first, last) in zip(heads, ranges):
             self.write_body(head)
-            for piece in content(first, last + 1):
+            for piece in source(first, last + 1):
                 self.write_body(piece)
         self.write_body(tail)
 
@@ -546,8 +580,9 @@ class Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 64
 
-    def __init__(self, journal_path, verbose, tls=None):
+    def __init__(self, journal_path, verbose, tls=None, upload_dir=None):
         self.journal = Journal(journal_path)
+        self.uploads = bits_upload.UploadService(upload_dir, content) if upload_dir else None
         self.counters = Counters()
         self.verbose = verbose
         self.tls = tls
@@ -609,6 +644,7 @@ def main():
     parser.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM)")
     parser.add_argument("--tls-key", help="and this private key (PEM)")
     parser.add_argument("--tls-client-ca", help="require a client certificate these (PEM) sign")
+    parser.add_argument("--upload-dir", help="accept BITS uploads into this directory (bits_upload.py)")
     args = parser.parse_args()
 
     tls = None
@@ -618,7 +654,7 @@ def main():
         if args.tls_client_ca:
             tls.verify_mode = ssl.CERT_REQUIRED
             tls.load_verify_locations(args.tls_client_ca)
-    server = Server(args.journal, args.verbose, tls)
+    server = Server(args.journal, args.verbose, tls, args.upload_dir)
     stopping = threading.Event()
 
     def stop(*_):

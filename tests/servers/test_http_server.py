@@ -33,12 +33,13 @@ def expected(start, end):
 class ServerProcess:
     """One server child: started with a port file, stopped by closing its stdin or SIGTERM."""
 
-    def __init__(self):
+    def __init__(self, extra_args=()):
         self.dir = tempfile.mkdtemp(prefix="openbits-http-test-")
         self.port_file = os.path.join(self.dir, "port")
         self.journal = os.path.join(self.dir, "journal.jsonl")
         self.process = subprocess.Popen(
-            [sys.executable, SERVER, "--port-file", self.port_file, "--journal", self.journal],
+            [sys.executable, SERVER, "--port-file", self.port_file, "--journal", self.journal]
+            + [arg.replace("{dir}", self.dir) for arg in extra_args],
             stdin=subprocess.PIPE)
         deadline = time.monotonic() + START_TIMEOUT
         while not os.path.exists(self.port_file):

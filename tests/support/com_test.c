@@ -71,6 +71,26 @@ BG_JOB_STATE test_job_state(void *job)
     return state;
 }
 
+IBackgroundCopyGroup *test_create_group(IBackgroundCopyQMgr *qmgr, GUID *id)
+{
+    IBackgroundCopyGroup *group = NULL;
+    GUID new_id;
+
+    assert_hr(S_OK, CoCreateGuid(&new_id));
+    assert_hr(S_OK, IBackgroundCopyQMgr_CreateGroup(qmgr, new_id, &group));
+    assert_non_null(group);
+    if (id) *id = new_id;
+    return group;
+}
+
+void test_drop_group(IBackgroundCopyGroup *group)
+{
+    HRESULT hr = IBackgroundCopyGroup_CancelGroup(group);
+
+    assert_true(hr == S_OK || hr == (HRESULT)QM_E_INVALID_STATE);
+    assert_int_equal(IBackgroundCopyGroup_Release(group), 0);
+}
+
 void test_drop_job(void *job)
 {
     BG_JOB_STATE state = test_job_state(job);

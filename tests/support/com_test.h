@@ -80,6 +80,15 @@ BG_JOB_STATE test_job_state(void *job);
 /* Cancels a job that is not in a final state and releases it: that must be its last reference. */
 void test_drop_job(void *job);
 
+/* --- BITS 1.x groups ----------------------------------------------------------------------- */
+
+/* A new group of `qmgr` with a fresh GUID (returned in *id when id is not NULL), with the one
+ * reference CreateGroup gave. */
+IBackgroundCopyGroup *test_create_group(IBackgroundCopyQMgr *qmgr, GUID *id);
+/* Cancels a group (unless it is cancelled already) and releases it: that must be its last
+ * reference. */
+void test_drop_group(IBackgroundCopyGroup *group);
+
 /* Every test ends with no live object: DllCanUnloadNow reports S_OK only then. */
 #define assert_no_live_objects(dll) assert_hr(S_OK, (dll)->DllCanUnloadNow())
 

@@ -24,6 +24,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <wchar.h>
 
 #ifndef OPENBITS_SOURCE_DIR
@@ -136,6 +137,7 @@ static BOOL make_private_dir(WCHAR *dir)
     return FALSE;
 }
 
+/* Removes a directory and what is in it (the upload directory has directories of its own). */
 static void remove_private_dir(const WCHAR *dir)
 {
     WCHAR pattern[MAX_PATH], path[MAX_PATH];
@@ -148,9 +150,14 @@ static void remove_private_dir(const WCHAR *dir)
     {
         do
         {
-            if (data.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) continue;
+            if (!wcscmp(data.cFileName, L".") || !wcscmp(data.cFileName, L"..")) continue;
             swprintf(path, ARRAYSIZE(path), L"%ls\\%ls", dir, data.cFileName);
-            DeleteFileW(path);
+            if (data.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) remove_private_dir(path);
+            else
+            {
+                SetFileAttributesW(path, FILE_ATTRIBUTE_NORMAL);
+                DeleteFileW(path);
+            }
         } while (FindNextFileW(find, &data));
         FindClose(find);
     }
@@ -264,8 +271,9 @@ static BOOL server_start(struct test_server *server, const char *tls_cert, const
                          const char *client_ca)
 {
     WCHAR python[MAX_PATH], script[MAX_PATH], unix_port_file[MAX_PATH], unix_journal[MAX_PATH];
+    WCHAR unix_upload_dir[MAX_PATH];
     WCHAR cert[MAX_PATH], key[MAX_PATH], ca[MAX_PATH];
-    WCHAR command[7 * MAX_PATH + 128];
+    WCHAR command[8 * MAX_PATH + 128];
     STARTUPINFOW startup = {.cb = sizeof(startup)};
     PROCESS_INFORMATION info = {0};
     SOCKET theirs;
@@ -299,19 +307,27 @@ static BOOL server_start(struct test_server *server, const char *tls_cert, const
     }
     swprintf(server->port_file, MAX_PATH, L"%ls\\port", server->dir);
     swprintf(server->journal, MAX_PATH, L"%ls\\journal.jsonl", server->dir);
+    swprintf(server->upload_dir, MAX_PATH, L"%ls\\uploads", server->dir);
+    if (!CreateDirectoryW(server->upload_dir, NULL))
+    {
+        say("cannot create %ls: error %lu", server->upload_dir, GetLastError());
+        goto out_release;
+    }
     if (!unix_path_of(server->port_file, unix_port_file, ARRAYSIZE(unix_port_file))
-            || !unix_path_of(server->journal, unix_journal, ARRAYSIZE(unix_journal)))
+            || !unix_path_of(server->journal, unix_journal, ARRAYSIZE(unix_journal))
+            || !unix_path_of(server->upload_dir, unix_upload_dir, ARRAYSIZE(unix_upload_dir)))
     {
         say("no Linux path for %ls", server->dir);
         goto out_release;
     }
-    if (wcschr(script, '"') || wcschr(unix_port_file, '"') || wcschr(unix_journal, '"'))
+    if (wcschr(script, '"') || wcschr(unix_port_file, '"') || wcschr(unix_journal, '"') || wcschr(unix_upload_dir, '"'))
     {
         say("a path contains a double quote");
         goto out_release;
     }
-    swprintf(command, ARRAYSIZE(command), L"\"python3\" \"%ls\" --port-file \"%ls\" --journal \"%ls\"",
-             script, unix_port_file, unix_journal);
+    swprintf(command, ARRAYSIZE(command),
+             L"\"python3\" \"%ls\" --port-file \"%ls\" --journal \"%ls\" --upload-dir \"%ls\"",
+             script, unix_port_file, unix_journal, unix_upload_dir);
     if (tls_cert)
     {
         if (!MultiByteToWideChar(CP_UTF8, 0, tls_cert, -1, cert, ARRAYSIZE(cert))
@@ -411,4 +427,14 @@ void test_server_url(const struct test_server *server, const WCHAR *path, WCHAR 
 char *test_server_journal(const struct test_server *server)
 {
     return read_whole_file(server->journal, NULL);
+}
+
+unsigned int test_server_journal_count(const struct test_server *server, const char *text)
+{
+    char *journal = test_server_journal(server), *p;
+    unsigned int count = 0;
+
+    for (p = journal; p && (p = strstr(p, text)); p += strlen(text)) ++count;
+    free(journal);
+    return count;
 }

@@ -20,6 +20,7 @@ struct test_server
     WCHAR dir[MAX_PATH];          /* Windows path of the server's own temporary directory */
     WCHAR port_file[MAX_PATH];
     WCHAR journal[MAX_PATH];      /* one JSON line per request (see http_server.py) */
+    WCHAR upload_dir[MAX_PATH];   /* where BITS uploads land (--upload-dir, bits_upload.py) */
     SOCKET control;               /* our end of the server's stdin: closing it stops the server */
 };
 
@@ -42,6 +43,8 @@ void test_server_url(const struct test_server *server, const WCHAR *path, WCHAR 
 
 /* The journal so far, NUL-terminated, to free() (NULL if it cannot be read). */
 char *test_server_journal(const struct test_server *server);
+/* The count of occurrences of `text` in the journal. */
+unsigned int test_server_journal_count(const struct test_server *server, const char *text);
 
 /* Byte `offset` of every /file/<size>, as http_server.py generates it. */
 static inline BYTE test_server_byte(ULONGLONG offset)
