@@ -304,6 +304,78 @@ static LONG callback_wait_released(struct callback *callback)
     return callback->refcount - 1;
 }
 
+/* --- IBackgroundCopyCallback1 (legacy QMGR): what OnStatus was told ---------------------------- */
+
+struct callback1
+{
+    IBackgroundCopyCallback1 IBackgroundCopyCallback1_iface;
+    LONG refcount;
+    HANDLE called;
+    LONG calls;
+    DWORD status, file_index;
+    GUID group_id, job_id;
+};
+
+static struct callback1 *impl_from_IBackgroundCopyCallback1(IBackgroundCopyCallback1 *iface)
+{
+    return CONTAINING_RECORD(iface, struct callback1, IBackgroundCopyCallback1_iface);
+}
+
+static HRESULT WINAPI callback1_QueryInterface(IBackgroundCopyCallback1 *iface, REFIID riid, void **out)
+{
+    if (!IsEqualIID(riid, &IID_IUnknown) && !IsEqualIID(riid, &IID_IBackgroundCopyCallback1))
+    {
+        *out = NULL;
+        return E_NOINTERFACE;
+    }
+    *out = iface;
+    IBackgroundCopyCallback1_AddRef(iface);
+    return S_OK;
+}
+
+static ULONG WINAPI callback1_AddRef(IBackgroundCopyCallback1 *iface)
+{
+    return InterlockedIncrement(&impl_from_IBackgroundCopyCallback1(iface)->refcount);
+}
+
+static ULONG WINAPI callback1_Release(IBackgroundCopyCallback1 *iface)
+{
+    return InterlockedDecrement(&impl_from_IBackgroundCopyCallback1(iface)->refcount);
+}
+
+static HRESULT WINAPI callback1_OnStatus(IBackgroundCopyCallback1 *iface, IBackgroundCopyGroup *group,
+        IBackgroundCopyJob1 *job, DWORD file_index, DWORD status, DWORD retries, DWORD win32, DWORD transport)
+{
+    struct callback1 *callback = impl_from_IBackgroundCopyCallback1(iface);
+
+    /* The group and the job are proxies of the surrogate's objects here: asked back at once. */
+    if (group) IBackgroundCopyGroup_get_GroupID(group, &callback->group_id);
+    if (job) IBackgroundCopyJob1_get_JobID(job, &callback->job_id);
+    callback->status = status;
+    callback->file_index = file_index;
+    InterlockedIncrement(&callback->calls);
+    SetEvent(callback->called);
+    return S_OK;
+}
+
+static HRESULT WINAPI callback1_OnProgress(IBackgroundCopyCallback1 *iface, DWORD type, IBackgroundCopyGroup *group,
+        IBackgroundCopyJob1 *job, DWORD file_index, DWORD value)
+{
+    return S_OK;
+}
+
+static HRESULT WINAPI callback1_OnProgressEx(IBackgroundCopyCallback1 *iface, DWORD type, IBackgroundCopyGroup *group,
+        IBackgroundCopyJob1 *job, DWORD file_index, DWORD value, DWORD size, BYTE *data)
+{
+    return S_OK;
+}
+
+static const IBackgroundCopyCallback1Vtbl callback1_vtbl =
+{
+    callback1_QueryInterface, callback1_AddRef, callback1_Release,
+    callback1_OnStatus, callback1_OnProgress, callback1_OnProgressEx,
+};
+
 /* --- create / finish: the scenario ---------------------------------------------------- */
 
 static int run_create(const CLSID *clsid)
@@ -1063,6 +1135,7 @@ static void transcript_error(IBackgroundCopyManager *manager, struct callback *c
     WCHAR remote[256], local[MAX_PATH], *s1;
     BG_ERROR_CONTEXT context;
     HRESULT hr, code;
+    BOOL called;
     GUID id;
 
     callback_reset(callback);
@@ -1075,8 +1148,8 @@ static void transcript_error(IBackgroundCopyManager *manager, struct callback *c
     line("error: SetNotifyInterface", IBackgroundCopyJob_SetNotifyInterface(job,
          (IUnknown *)&callback->IBackgroundCopyCallback3_iface), NULL);
     line("error: Resume", IBackgroundCopyJob_Resume(job), NULL);
-    line("error: JobError", 0, "%s, code %#lx", pump_wait(callback->error, WAIT_MS) ? "called" : "NOT CALLED",
-         callback->error_code);
+    called = pump_wait(callback->error, WAIT_MS);
+    line("error: JobError", 0, "%s, code %#lx", called ? "called" : "NOT CALLED", callback->error_code);
     hr = IBackgroundCopyJob_GetError(job, &error);
     line("Job.GetError", hr, NULL);
     if (SUCCEEDED(hr))
@@ -1286,6 +1359,63 @@ static void transcript_peercache(IBackgroundCopyManager *manager)
     IBitsPeerCacheAdministration_Release(admin);
 }
 
+/* A group that downloads a file and tells the client's IBackgroundCopyCallback1 (given with
+ * SetNotificationPointer) with OnStatus when it is done (QM_NOTIFY_GROUP_DONE). */
+static void transcript_qmgr_callback(IBackgroundCopyQMgr *qmgr)
+{
+    static const GUID group_id = { 0x0badf00d, 0x3, 0x4, { 3, 4, 5, 6, 7, 8, 9, 10 } };
+    static const GUID job_id = { 0x0badf00d, 0x4, 0x5, { 3, 4, 5, 6, 7, 8, 9, 10 } };
+    struct callback1 callback;
+    IBackgroundCopyGroup *group;
+    IBackgroundCopyJob1 *job;
+    FILESETINFO info, *infos[1];
+    WCHAR remote[256], local[MAX_PATH];
+    VARIANT value;
+    BOOL called;
+    HRESULT hr;
+
+    memset(&callback, 0, sizeof(callback));
+    callback.IBackgroundCopyCallback1_iface.lpVtbl = &callback1_vtbl;
+    callback.refcount = 1;
+    callback.called = CreateEventW(NULL, FALSE, FALSE, NULL);
+    hr = IBackgroundCopyQMgr_CreateGroup(qmgr, group_id, &group);
+    line("OnStatus: CreateGroup", hr, NULL);
+    if (FAILED(hr)) goto out;
+    V_VT(&value) = VT_I4;
+    V_I4(&value) = QM_NOTIFY_GROUP_DONE;
+    line("OnStatus: SetProp(NOTIFYFLAGS)", IBackgroundCopyGroup_SetProp(group, GROUPPROP_NOTIFYFLAGS, &value), NULL);
+    line("OnStatus: SetNotificationPointer", IBackgroundCopyGroup_SetNotificationPointer(group,
+         &IID_IBackgroundCopyCallback1, (IUnknown *)&callback.IBackgroundCopyCallback1_iface), NULL);
+    if (SUCCEEDED(hr = IBackgroundCopyGroup_CreateJob(group, job_id, &job)))
+    {
+        url(L"/file/2000?name=g", remote, ARRAYSIZE(remote));
+        local_path(L"g.bin", local, ARRAYSIZE(local));
+        DeleteFileW(local);
+        info.bstrRemoteFile = SysAllocString(remote);
+        info.bstrLocalFile = SysAllocString(local);
+        info.dwSizeHint = 0;
+        infos[0] = &info;
+        line("OnStatus: AddFiles", IBackgroundCopyJob1_AddFiles(job, 1, infos), NULL);
+        SysFreeString(info.bstrRemoteFile);
+        SysFreeString(info.bstrLocalFile);
+        IBackgroundCopyJob1_Release(job);
+    }
+    line("OnStatus: ResumeGroup", IBackgroundCopyGroup_ResumeGroup(group), NULL);
+    called = pump_wait(callback.called, WAIT_MS);
+    line("OnStatus", 0, "%s, status %#lx, file %#lx, %s, %s", called ? "called" : "NOT CALLED",
+         callback.status, callback.file_index,
+         IsEqualGUID(&callback.group_id, &group_id) ? "the group" : "ANOTHER GROUP",
+         IsEqualGUID(&callback.job_id, &job_id) ? "its job" : "ANOTHER JOB");
+    line("OnStatus: the file", 0, "%s", GetFileAttributesW(local) != INVALID_FILE_ATTRIBUTES ? "there" : "MISSING");
+    line("OnStatus: SetNotificationPointer(NULL)", IBackgroundCopyGroup_SetNotificationPointer(group,
+         &IID_IBackgroundCopyCallback1, NULL), NULL);
+    line("OnStatus: CancelGroup", IBackgroundCopyGroup_CancelGroup(group), NULL);
+    IBackgroundCopyGroup_Release(group);
+    DeleteFileW(local);
+out:
+    CloseHandle(callback.called);
+}
+
 /* The legacy QMGR interfaces: whatever exists of them is called. */
 static void transcript_qmgr(DWORD context)
 {
@@ -1376,6 +1506,7 @@ static void transcript_qmgr(DWORD context)
         line("Group.CancelGroup", IBackgroundCopyGroup_CancelGroup(group), NULL);
         IBackgroundCopyGroup_Release(group);
     }
+    transcript_qmgr_callback(qmgr);
     IBackgroundCopyQMgr_Release(qmgr);
 }
 
