@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: MIT
-# Fixes widl 8.0's interpreted (-Oicf) proxy/stub code, in place: cmake -DFILE=bits_p.c -P this.
+# Fixes widl 8.0's interpreted (-Oicf) proxy/stub code, in place: cmake -DFILE=bits_p.c -P this
+# (-DALLOW_NONE=1 for a file that may have no such parameter).
 #
 # For an [out] pointer to a string (`[out] LPWSTR *p`), widl 8.0 writes the right type format,
 #     /* N (LPWSTR *) */  0x11, 0x14  FC_RP [allocated_on_stack] [pointer_deref]  Offset= 2 (M)
@@ -35,7 +36,7 @@ foreach(pointer IN LISTS pointers)
     endif()
 endforeach()
 
-if(fixed EQUAL 0)
+if(fixed EQUAL 0 AND NOT ALLOW_NONE)
     message(FATAL_ERROR "fix_widl_proxy.cmake: no [out] string pointer parameter found in ${FILE}; "
                         "has widl's output changed?")
 endif()

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The proxy/stub class: rpcrt4's standard PSFactoryBuffer over widl's interpreted (-Oicf)
- * proxies and stubs of idl/bits.idl (build/generated/bits_p.c, linked into openbits.dll).
+ * proxies and stubs of idl/bits.idl and idl/openbits_control.idl (build/generated/bits_p.c and
+ * openbits_control_p.c, linked into openbits.dll).
  * Registration (register.c) points Interface\{iid}\ProxyStubClsid32 at this class for every
  * interface that has no proxy registered yet, so clients in other processes and the DLL
  * surrogate (surrogate.c) marshal them through us. */
@@ -12,7 +13,10 @@
 const CLSID CLSID_openbits_ProxyStub =
     { 0x2798fcd1, 0xc871, 0x404c, { 0xb3, 0x10, 0xfc, 0xa6, 0xb0, 0x1d, 0x02, 0xd6 } };
 
-extern const ExtendedProxyFileInfo bits_ProxyFileInfo;    /* bits_p.c */
+extern const ExtendedProxyFileInfo bits_ProxyFileInfo;               /* bits_p.c */
+extern const ExtendedProxyFileInfo openbits_control_ProxyFileInfo;   /* openbits_control_p.c */
+
+static const ProxyFileInfo *const generated_files[] = { &bits_ProxyFileInfo, &openbits_control_ProxyFileInfo };
 
 #define MAX_INTERFACES 64
 
@@ -20,9 +24,9 @@ extern const ExtendedProxyFileInfo bits_ProxyFileInfo;    /* bits_p.c */
  * (the asynchronous interface's are all empty in MinGW-w64's rpcproxy.h), and widl makes them
  * const, in read-only memory: the factory works on writable copies. */
 static CInterfaceStubVtbl stub_vtbls[MAX_INTERFACES];
-static const CInterfaceStubVtbl *stub_list[MAX_INTERFACES + 1];
-static ProxyFileInfo file_info;
-static const ProxyFileInfo *proxy_files[2];
+static const CInterfaceStubVtbl *stub_lists[ARRAY_SIZE(generated_files)][MAX_INTERFACES + 1];
+static ProxyFileInfo file_infos[ARRAY_SIZE(generated_files)];
+static const ProxyFileInfo *proxy_files[ARRAY_SIZE(generated_files) + 1];
 static CStdPSFactoryBuffer ps_factory;                    /* rpcrt4's, counts its proxies and stubs */
 
 static struct proxy_interface interfaces[MAX_INTERFACES];
@@ -31,20 +35,25 @@ static INIT_ONCE init_once = INIT_ONCE_STATIC_INIT;
 
 static BOOL CALLBACK init_proxy_files(INIT_ONCE *once, void *param, void **context)
 {
-    const ProxyFileInfo *file = &bits_ProxyFileInfo;
+    size_t f;
     unsigned short i;
 
-    memcpy(&file_info, file, sizeof(file_info));
-    for (i = 0; i < file->TableSize && i < MAX_INTERFACES; ++i)
+    for (f = 0; f < ARRAY_SIZE(generated_files); ++f)
     {
-        stub_vtbls[i] = *file->pStubVtblList[i];
-        stub_list[i] = &stub_vtbls[i];
-        interfaces[i].iid = file->pStubVtblList[i]->header.piid;
-        interfaces[i].name = file->pNamesArray[i];
+        const ProxyFileInfo *file = generated_files[f];
+
+        memcpy(&file_infos[f], file, sizeof(file_infos[f]));
+        for (i = 0; i < file->TableSize && interface_count < MAX_INTERFACES; ++i)
+        {
+            stub_vtbls[interface_count] = *file->pStubVtblList[i];
+            stub_lists[f][i] = &stub_vtbls[interface_count];
+            interfaces[interface_count].iid = file->pStubVtblList[i]->header.piid;
+            interfaces[interface_count].name = file->pNamesArray[i];
+            ++interface_count;
+        }
+        file_infos[f].pStubVtblList = (const PCInterfaceStubVtblList *)stub_lists[f];
+        proxy_files[f] = &file_infos[f];
     }
-    interface_count = i;
-    file_info.pStubVtblList = (const PCInterfaceStubVtblList *)stub_list;
-    proxy_files[0] = &file_info;
     return TRUE;
 }
 

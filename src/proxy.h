@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* The proxies and stubs of every interface of idl/bits.idl (widl's bits_p.c), served by
- * openbits.dll as the proxy/stub class CLSID_openbits_ProxyStub, for clients and servers in
- * different processes (the DLL surrogate, surrogate.c). */
+/* The proxies and stubs of every interface of idl/bits.idl and idl/openbits_control.idl (widl's
+ * bits_p.c and openbits_control_p.c), served by openbits.dll as the proxy/stub class
+ * CLSID_openbits_ProxyStub, for clients and servers in different processes (the DLL surrogate,
+ * surrogate.c). */
 #ifndef OPENBITS_PROXY_H
 #define OPENBITS_PROXY_H
 
@@ -17,7 +18,7 @@ struct proxy_interface
     const char *name;
 };
 
-/* The interfaces of bits_p.c, in its order; *count gets their number. */
+/* The interfaces of bits_p.c and openbits_control_p.c, in their order; *count gets their number. */
 const struct proxy_interface *proxy_interfaces(size_t *count);
 
 /* DllGetClassObject for CLSID_openbits_ProxyStub. */

@@ -9,6 +9,10 @@
  *       STA with CoInitializeSecurity as Microsoft's samples call it, CLSCTX_LOCAL_SERVER: finds
  *       the job with GetJob and EnumJobs, adds URL, registers a callback, resumes, pumps messages
  *       until JobTransferred arrives on this thread, completes the job and checks the file.
+ *   oop_client.exe control inproc|local DIR
+ *       With the test double on: its control interface (IOpenBitsTestControl) steers a download
+ *       in virtual time from a scripted rule, and its journal tells what was asked; one line per
+ *       call, as the transcript.
  *   oop_client.exe transcript inproc|local DIR BASEURL [HTTPSBASEURL]
  *       Calls every interface (manager, job 1-5, HttpOptions 1-3, token options, files 1-6,
  *       enumerators, error, callbacks 1-3, peer-cache administration, legacy QMGR) and prints
@@ -24,6 +28,7 @@
 #include <wchar.h>
 
 #include "bits.h"
+#include "openbits_control.h"
 
 #define WAIT_MS 60000
 
@@ -1552,6 +1557,107 @@ static int run_transcript(const WCHAR *mode, const WCHAR *dir, const WCHAR *base
     return 0;
 }
 
+/* --- the test double's control interface ------------------------------------------------------ */
+
+static int run_control(const WCHAR *mode, const WCHAR *dir)
+{
+    static const WCHAR remote[] = L"https://updates.example/app.cfg";
+    static const char content[] = "version=3";
+    IOpenBitsTestControl *control;
+    IBackgroundCopyManager *manager;
+    IBackgroundCopyJob *job;
+    OPENBITS_TIME_MODE time_mode;
+    OPENBITS_REQUEST request;
+    OPENBITS_RULE rule;
+    BG_JOB_STATE reached;
+    WCHAR local[MAX_PATH];
+    char data[32] = {0};
+    UINT64 time, start;
+    DWORD id, count, size = 0;
+    HANDLE file;
+    HRESULT hr;
+    GUID job_id;
+
+    in_process = !wcscmp(mode, L"inproc");
+    swprintf(local, ARRAYSIZE(local), L"%ls\\app.cfg", dir);
+    DeleteFileW(local);
+    CoInitializeEx(NULL, COINIT_MULTITHREADED);
+    hr = CoCreateInstance(&CLSID_BackgroundCopyManager, NULL, in_process ? CLSCTX_INPROC_SERVER : CLSCTX_LOCAL_SERVER,
+                          &IID_IBackgroundCopyManager, (void **)&manager);
+    line("CoCreateInstance", hr, NULL);
+    if (FAILED(hr)) return 1;
+    fprintf(stderr, "the manager is %s\n", is_proxy(manager) ? "a proxy" : "openbits' own object");
+    hr = IBackgroundCopyManager_QueryInterface(manager, &IID_IOpenBitsTestControl, (void **)&control);
+    line("QI IOpenBitsTestControl", hr, NULL);
+    if (FAILED(hr)) return 1;
+
+    line("Control.SetTimeMode(VIRTUAL)", IOpenBitsTestControl_SetTimeMode(control, OPENBITS_TIME_VIRTUAL), NULL);
+    hr = IOpenBitsTestControl_GetTimeMode(control, &time_mode);
+    line("Control.GetTimeMode", hr, "%d", time_mode);
+    hr = IOpenBitsTestControl_GetTime(control, &start);
+    line("Control.GetTime", hr, NULL);
+    memset(&rule, 0, sizeof(rule));
+    rule.pattern = (WCHAR *)remote;
+    rule.match = OPENBITS_MATCH_EXACT;
+    rule.action = OPENBITS_ACTION_SERVE;
+    rule.content = (BYTE *)content;
+    rule.content_size = sizeof(content) - 1;
+    rule.headers = (WCHAR *)L"X-Served-By: the double\r\n";
+    hr = IOpenBitsTestControl_AddRule(control, &rule, &id);
+    line("Control.AddRule", hr, "%s", id ? "an id" : "NO ID");
+    line("Control.SetUnmatched(FAIL)", IOpenBitsTestControl_SetUnmatched(control, OPENBITS_UNMATCHED_FAIL,
+         HRESULT_FROM_WIN32(12029)), NULL);
+
+    hr = IBackgroundCopyManager_CreateJob(manager, L"double", BG_JOB_TYPE_DOWNLOAD, &job_id, &job);
+    line("Manager.CreateJob", hr, NULL);
+    if (SUCCEEDED(hr))
+    {
+        line("Job.AddFile", IBackgroundCopyJob_AddFile(job, remote, local), NULL);
+        line("Job.Resume", IBackgroundCopyJob_Resume(job), NULL);
+        hr = IOpenBitsTestControl_WaitForJobState(control, &job_id, BG_JOB_STATE_TRANSFERRED, WAIT_MS, &reached);
+        line("Control.WaitForJobState", hr, "%d", reached);
+        hr = IOpenBitsTestControl_GetJournalCount(control, &count);
+        line("Control.GetJournalCount", hr, "%lu", count);
+        memset(&request, 0, sizeof(request));
+        hr = IOpenBitsTestControl_GetJournalEntry(control, 0, &request);
+        line("Control.GetJournalEntry(0)", hr, "%ls %ls, rule %s, %#lx, %I64u bytes",
+             request.verb ? request.verb : L"(null)", request.url ? request.url : L"(null)",
+             request.rule == id ? "the rule" : "ANOTHER", request.result, request.bytes);
+        CoTaskMemFree(request.verb);
+        CoTaskMemFree(request.url);
+        CoTaskMemFree(request.headers);
+        hr = IOpenBitsTestControl_GetJournalEntry(control, count, &request);
+        line("Control.GetJournalEntry(past the end)", hr, NULL);
+        line("Job.Complete", IBackgroundCopyJob_Complete(job), NULL);
+        IBackgroundCopyJob_Release(job);
+    }
+    file = CreateFileW(local, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING, 0, NULL);
+    if (file != INVALID_HANDLE_VALUE)
+    {
+        ReadFile(file, data, sizeof(data) - 1, &size, NULL);
+        CloseHandle(file);
+    }
+    line("the file", 0, "\"%s\"", data);
+    line("Control.AdvanceTime", IOpenBitsTestControl_AdvanceTime(control, 60000), NULL);
+    hr = IOpenBitsTestControl_GetTime(control, &time);
+    line("Control.GetTime", hr, "%I64u ms later", time - start);
+    line("Control.RunUntilIdle", IOpenBitsTestControl_RunUntilIdle(control, WAIT_MS), NULL);
+    line("Control.RemoveRule", IOpenBitsTestControl_RemoveRule(control, id), NULL);
+    line("Control.RemoveRule(again)", IOpenBitsTestControl_RemoveRule(control, id), NULL);
+    line("Control.ClearRules", IOpenBitsTestControl_ClearRules(control), NULL);
+    line("Control.ClearJournal", IOpenBitsTestControl_ClearJournal(control), NULL);
+    hr = IOpenBitsTestControl_GetJournalCount(control, &count);
+    line("Control.GetJournalCount", hr, "%lu", count);
+    line("Control.LoadScenario(missing)", IOpenBitsTestControl_LoadScenario(control, L"C:\\no such scenario.ini"),
+         NULL);
+    line("Control.Reset", IOpenBitsTestControl_Reset(control), NULL);
+    IOpenBitsTestControl_Release(control);
+    line("Manager.Release", 0, "%lu", IBackgroundCopyManager_Release(manager));
+    DeleteFileW(local);
+    CoUninitialize();
+    return 0;
+}
+
 int wmain(int argc, WCHAR **argv)
 {
     CLSID clsid;
@@ -1562,6 +1668,8 @@ int wmain(int argc, WCHAR **argv)
     if (argc >= 6 && !wcscmp(argv[1], L"finish") && SUCCEEDED(CLSIDFromString(argv[2], &clsid))
             && SUCCEEDED(CLSIDFromString(argv[3], &id)))
         return run_finish(&clsid, &id, argv[4], argv[5]);
+    if (argc >= 4 && !wcscmp(argv[1], L"control"))
+        return run_control(argv[2], argv[3]);
     if (argc >= 5 && !wcscmp(argv[1], L"transcript"))
         return run_transcript(argv[2], argv[3], argv[4], argc >= 6 && argv[5][0] ? argv[5] : NULL);
     fprintf(stderr, "usage: oop_client.exe create|finish|transcript ...\n");

@@ -357,6 +357,41 @@ static void test_every_interface_across_the_boundary(void **state)
     if ((surrogate = find_surrogate())) wait_surrogate_exit(surrogate);
 }
 
+/* The test double (docs/test-double.md) in the surrogate, steered through its control interface
+ * from another process as in process. */
+static void test_test_double_across_the_boundary(void **state)
+{
+    WCHAR inproc_dir[MAX_PATH], local_dir[MAX_PATH];
+    char *inproc, *local;
+    HANDLE surrogate;
+
+    assert_int_equal(regsvr32(L""), 0);
+    assert_int_equal(regsvr32(L"/n /i:testdouble"), 0);
+    swprintf(inproc_dir, ARRAYSIZE(inproc_dir), L"%ls\\inproc", dir);
+    swprintf(local_dir, ARRAYSIZE(local_dir), L"%ls\\local", dir);
+    CreateDirectoryW(inproc_dir, NULL);
+    CreateDirectoryW(local_dir, NULL);
+    assert_null(find_surrogate());
+
+    assert_int_equal(client(L"control-inproc.log", L"control inproc \"%ls\"", inproc_dir), 0);
+    assert_int_equal(client(L"control-local.log", L"control local \"%ls\"", local_dir), 0);
+    assert_int_equal(regsvr32(L"/u /n /i:testdouble"), 0);
+    inproc = read_log(L"control-inproc.log");
+    local = read_log(L"control-local.log");
+    remove_line(inproc, "the manager is openbits' own object\r");
+    remove_line(local, "the manager is a proxy\r");
+    if (strcmp(inproc, local))
+    {
+        print_log(L"control-inproc.log");
+        print_log(L"control-local.log");
+        fail_msg("the transcripts differ");
+    }
+    assert_non_null(strstr(local, "the file -> 0: \"version=3\""));
+    free(inproc);
+    free(local);
+    if ((surrogate = find_surrogate())) wait_surrogate_exit(surrogate);
+}
+
 static void test_unregister_restores_wine_bits(void **state)
 {
     WCHAR appid[64], path[128];
@@ -378,6 +413,7 @@ int main(void)
         cmocka_unit_test(test_wine_bits_before),
         cmocka_unit_test(test_one_queue_for_all_clients),
         cmocka_unit_test(test_every_interface_across_the_boundary),
+        cmocka_unit_test(test_test_double_across_the_boundary),
         cmocka_unit_test(test_unregister_restores_wine_bits),
     };
     return cmocka_run_group_tests_name("out of process", tests, group_setup, group_teardown);

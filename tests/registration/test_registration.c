@@ -3,6 +3,7 @@
  * clients in other processes then reach openbits, that a second run is harmless, and that
  * regsvr32 /u puts back exactly what was there (Wine's own BITS answers again). */
 #include "com_test.h"
+#include "openbits_control.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,8 @@ static const CLSID *const all_clsids[] =
     &CLSID_BackgroundCopyManager10_3, &CLSID_BackgroundCopyQMgr,
 };
 
-/* Every interface openbits.dll has a proxy for (src/proxy.c, build/generated/bits_p.c). */
+/* Every interface openbits.dll has a proxy for (src/proxy.c, build/generated/bits_p.c and
+ * openbits_control_p.c). */
 static const IID *const all_iids[] =
 {
     &IID_AsyncIBackgroundCopyCallback, &IID_IBackgroundCopyCallback, &IID_IBackgroundCopyCallback1,
@@ -33,6 +35,7 @@ static const IID *const all_iids[] =
     &IID_IBitsPeerCacheAdministration, &IID_IBitsPeerCacheRecord, &IID_IBitsTokenOptions,
     &IID_IEnumBackgroundCopyFiles, &IID_IEnumBackgroundCopyGroups, &IID_IEnumBackgroundCopyJobs,
     &IID_IEnumBackgroundCopyJobs1, &IID_IEnumBitsPeerCacheRecords, &IID_IEnumBitsPeers,
+    &IID_IOpenBitsTestControl,
 };
 
 /* openbits' AppID (src/surrogate.c) and proxy/stub class (src/proxy.c). */
