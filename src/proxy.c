@@ -152,15 +152,16 @@ static HRESULT marshal_items(REFIID iid, IUnknown **items, ULONG count, DWORD *s
     ULARGE_INTEGER end;
     IStream *stream;
     HGLOBAL memory;
-    ULONG i;
+    ULONG i, marshaled = 0;
     HRESULT hr;
 
     *size = 0;
     *data = NULL;
     if (!count) return S_OK;
     if (FAILED(hr = CreateStreamOnHGlobal(NULL, TRUE, &stream))) return hr;
-    for (i = 0; i < count && SUCCEEDED(hr); ++i)
-        hr = CoMarshalInterface(stream, iid, items[i], MSHCTX_LOCAL, NULL, MSHLFLAGS_NORMAL);
+    while (marshaled < count
+           && SUCCEEDED(hr = CoMarshalInterface(stream, iid, items[marshaled], MSHCTX_LOCAL, NULL, MSHLFLAGS_NORMAL)))
+        ++marshaled;
     if (SUCCEEDED(hr)) hr = IStream_Seek(stream, zero, STREAM_SEEK_CUR, &end);
     if (SUCCEEDED(hr)) hr = GetHGlobalFromStream(stream, &memory);
     if (SUCCEEDED(hr) && !(*data = CoTaskMemAlloc(end.QuadPart ? end.QuadPart : 1))) hr = E_OUTOFMEMORY;
@@ -172,8 +173,6 @@ static HRESULT marshal_items(REFIID iid, IUnknown **items, ULONG count, DWORD *s
     }
     else
     {
-        ULONG marshaled = i ? i - 1 : 0;   /* the failed one left nothing */
-
         IStream_Seek(stream, zero, STREAM_SEEK_SET, NULL);
         for (i = 0; i < marshaled; ++i) CoReleaseMarshalData(stream);
     }
