@@ -3,8 +3,8 @@
  * proxies and stubs of idl/bits.idl and idl/openbits_control.idl (build/generated/bits_p.c and
  * openbits_control_p.c, linked into openbits.dll).
  * Registration (register.c) points Interface\{iid}\ProxyStubClsid32 at this class for every
- * interface that has no proxy registered yet, so clients in other processes and the DLL
- * surrogate (surrogate.c) marshal them through us. */
+ * interface that has no proxy registered by someone else (under Wine: every interface), so
+ * clients in other processes and the DLL surrogate (surrogate.c) marshal them through us. */
 #include <rpcproxy.h>
 #include <stdlib.h>
 
