@@ -10,6 +10,8 @@ find_path(WINE_TLB_DIR stdole2.tlb
     NO_DEFAULT_PATH NO_CMAKE_FIND_ROOT_PATH REQUIRED)
 
 # --- widl: headers, GUID definitions, proxy/stub code and the type library ----------------
+# -Oicf: interpreted (stubless) proxies and stubs, which need no exception-handling code of
+# widl's own (its inline stubs use Wine's private wine/exception.h).
 set(IDL_FILE ${CMAKE_SOURCE_DIR}/idl/bits.idl)
 set(IDL_OUTPUTS
     ${GENERATED_DIR}/bits.h ${GENERATED_DIR}/bits_i.c ${GENERATED_DIR}/bits_p.c
@@ -17,9 +19,10 @@ set(IDL_OUTPUTS
 add_custom_command(
     OUTPUT ${IDL_OUTPUTS}
     COMMAND ${WIDL} -m64 --win64 -I${WINE_INCLUDE_DIR} -L${WINE_TLB_DIR}
-            -h -H bits.h -u -U bits_i.c -p -P bits_p.c -t -T bits.tlb
+            -h -H bits.h -u -U bits_i.c -Oicf -p -P bits_p.c -t -T bits.tlb
             ${IDL_FILE}
-    DEPENDS ${IDL_FILE}
+    COMMAND ${CMAKE_COMMAND} -DFILE=${GENERATED_DIR}/bits_p.c -P ${CMAKE_SOURCE_DIR}/cmake/fix_widl_proxy.cmake
+    DEPENDS ${IDL_FILE} ${CMAKE_SOURCE_DIR}/cmake/fix_widl_proxy.cmake
     WORKING_DIRECTORY ${GENERATED_DIR}
     COMMENT "widl idl/bits.idl"
     VERBATIM)
@@ -30,9 +33,11 @@ set(CONTROL_IDL_OUTPUTS
 add_custom_command(
     OUTPUT ${CONTROL_IDL_OUTPUTS}
     COMMAND ${WIDL} -m64 --win64 -I${WINE_INCLUDE_DIR} -I${CMAKE_SOURCE_DIR}/idl
-            -h -H openbits_control.h -u -U openbits_control_i.c -p -P openbits_control_p.c
+            -h -H openbits_control.h -u -U openbits_control_i.c -Oicf -p -P openbits_control_p.c
             ${CONTROL_IDL_FILE}
-    DEPENDS ${CONTROL_IDL_FILE} ${IDL_FILE}
+    COMMAND ${CMAKE_COMMAND} -DFILE=${GENERATED_DIR}/openbits_control_p.c -DALLOW_NONE=1
+            -P ${CMAKE_SOURCE_DIR}/cmake/fix_widl_proxy.cmake
+    DEPENDS ${CONTROL_IDL_FILE} ${IDL_FILE} ${CMAKE_SOURCE_DIR}/cmake/fix_widl_proxy.cmake
     WORKING_DIRECTORY ${GENERATED_DIR}
     COMMENT "widl idl/openbits_control.idl"
     VERBATIM)
@@ -46,8 +51,11 @@ target_compile_definitions(openbits_guids PRIVATE ${OPENBITS_DEFINITIONS})
 target_compile_options(openbits_guids PRIVATE -w)
 add_dependencies(openbits_guids openbits_idl)
 
-# bits_p.c (proxies and stubs) is generated with the rest; it is built into the DLL by the
-# out-of-process work, which also brings the exception handling widl's proxies need.
+# bits_p.c and openbits_control_p.c (proxies and stubs of every interface) are built into
+# openbits.dll: src/proxy.c serves them as the class of CLSID_openbits_ProxyStub (out-of-process
+# use, docs/conformance.md).
+set_source_files_properties(${GENERATED_DIR}/bits_p.c ${GENERATED_DIR}/openbits_control_p.c PROPERTIES
+    GENERATED TRUE COMPILE_OPTIONS "-w;-include;${CMAKE_SOURCE_DIR}/src/proxy.h")
 
 # --- windmc: the message table (src/messages.mc) --------------------------------------------
 # Generates messages.rc, messages.h and messages_MSG00409.bin (Unicode text) in build/generated;
@@ -75,7 +83,8 @@ add_dependencies(openbits_core openbits_idl)
 # --- openbits.dll ------------------------------------------------------------------------------
 # Every src/*.c is part of the DLL (one COM object per file).
 file(GLOB OPENBITS_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/*.c)
-add_library(openbits SHARED ${OPENBITS_SOURCES} src/openbits.rc src/openbits.def)
+add_library(openbits SHARED ${OPENBITS_SOURCES} ${GENERATED_DIR}/bits_p.c ${GENERATED_DIR}/openbits_control_p.c
+    src/openbits.rc src/openbits.def)
 set_target_properties(openbits PROPERTIES PREFIX "" OUTPUT_NAME openbits)
 target_include_directories(openbits PRIVATE ${CMAKE_SOURCE_DIR}/include)
 target_compile_options(openbits PRIVATE ${OPENBITS_WARNINGS})

@@ -61,6 +61,7 @@ HRESULT file_create(const WCHAR *remote, enum remote_kind kind, const WCHAR *loc
     file->IBackgroundCopyFile6_iface.lpVtbl = &file_vtbl;
     file->xfer.kind = kind;
     file->xfer.bytes_total = BG_SIZE_UNKNOWN;
+    file->xfer.remote_size = BG_SIZE_UNKNOWN;   /* not 0: the engine would clip on-demand requests to nothing */
     range_list_init(&file->xfer.requested);
     range_list_init(&file->xfer.filled);
     range_list_init(&file->reported);

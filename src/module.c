@@ -2,7 +2,9 @@
 /* DLL entry points and the class table they share with registration. */
 #include "objects.h"
 #include "owner.h"
+#include "proxy.h"
 #include "register.h"
+#include "surrogate.h"
 #include "test_double.h"
 
 HINSTANCE module_instance;
@@ -15,7 +17,7 @@ void module_lock(void)
 
 void module_unlock(void)
 {
-    InterlockedDecrement(&module_refs);
+    surrogate_module_released(InterlockedDecrement(&module_refs));
 }
 
 LONG module_lock_count(void)
@@ -58,17 +60,24 @@ HRESULT WINAPI DllGetClassObject(REFCLSID clsid, REFIID riid, void **out)
     *out = NULL;
     if (!clsid || !riid) return E_INVALIDARG;
 
+    if (IsEqualCLSID(clsid, &CLSID_openbits_ProxyStub)) return proxy_get_class_object(clsid, riid, out);
     for (i = 0; i < class_table_size; ++i)
-        if (IsEqualCLSID(clsid, class_table[i].clsid))
-            return class_factory_create(&class_table[i], riid, out);
+    {
+        if (!IsEqualCLSID(clsid, class_table[i].clsid)) continue;
+        /* In a DLL surrogate started for us, the surrogate's host hands out the factories. */
+        if (surrogate_wanted(clsid)) return surrogate_get_class_object(&class_table[i], riid, out);
+        return class_factory_create(&class_table[i], riid, out);
+    }
 
     WARN("class %s is not ours.\n", debugstr_guid(clsid));
     return CLASS_E_CLASSNOTAVAILABLE;
 }
 
+/* In a surrogate, the host ends the process itself when the module is idle (surrogate.c). */
 HRESULT WINAPI DllCanUnloadNow(void)
 {
-    return module_lock_count() ? S_FALSE : S_OK;
+    if (surrogate_active()) return S_FALSE;
+    return module_lock_count() || !proxy_can_unload() ? S_FALSE : S_OK;
 }
 
 HRESULT WINAPI DllRegisterServer(void)

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
+#include <stdlib.h>
+
 #include "notify.h"
+#include "surrogate.h"
 
 /* Every GIT call of ours goes through this lock. Wine 8's GIT shares one stub between cookies
  * of the same object, and a revoke racing a lookup of another cookie of that object makes the
@@ -22,6 +25,68 @@ static HRESULT get_git(IGlobalInterfaceTable **git)
                             &IID_IGlobalInterfaceTable, (void **)git);
 }
 
+/* In the DLL surrogate (surrogate.c) every call of ours runs in the multithreaded apartment (RPC
+ * threads, workers) and a client's callback is a proxy there, usable from any of those threads:
+ * it is kept as it is, AddRef'd, under a cookie of our own (DIRECT_COOKIE | slot). Wine 8's GIT
+ * cannot give back the reference it takes on a proxy (its CoReleaseMarshalData knows only objects
+ * of its own process), which kept every client's callback object alive as long as the client
+ * ran. Guarded by git_lock; a proxy's AddRef stays in this process. */
+#define DIRECT_COOKIE 0x80000000u
+
+static IUnknown **direct;         /* [git_lock] */
+static DWORD direct_count;        /* [git_lock] */
+
+static HRESULT direct_register(IUnknown *object, DWORD *cookie)
+{
+    DWORD slot;
+    HRESULT hr = S_OK;
+
+    InitOnceExecuteOnce(&git_lock_once, init_git_lock, NULL, NULL);
+    IUnknown_AddRef(object);
+    EnterCriticalSection(&git_lock);
+    for (slot = 0; slot < direct_count && direct[slot]; ++slot) ;
+    if (slot == direct_count)
+    {
+        IUnknown **grown = realloc(direct, (direct_count + 16) * sizeof(*direct));
+
+        if (!grown) hr = E_OUTOFMEMORY;
+        else
+        {
+            memset(grown + direct_count, 0, 16 * sizeof(*direct));
+            direct = grown;
+            direct_count += 16;
+        }
+    }
+    if (SUCCEEDED(hr))
+    {
+        direct[slot] = object;
+        *cookie = DIRECT_COOKIE | (slot + 1);
+    }
+    LeaveCriticalSection(&git_lock);
+    if (FAILED(hr)) IUnknown_Release(object);
+    return hr;
+}
+
+static BOOL is_direct(DWORD cookie)
+{
+    return (cookie & DIRECT_COOKIE) && surrogate_active();
+}
+
+static IUnknown *direct_take(DWORD cookie, BOOL remove)
+{
+    DWORD slot = (cookie & ~DIRECT_COOKIE) - 1;
+    IUnknown *object = NULL;
+
+    EnterCriticalSection(&git_lock);
+    if (slot < direct_count && (object = direct[slot]))
+    {
+        if (remove) direct[slot] = NULL;
+        else IUnknown_AddRef(object);
+    }
+    LeaveCriticalSection(&git_lock);
+    return object;
+}
+
 HRESULT notify_register(IUnknown *object, REFIID iid, DWORD *cookie)
 {
     IGlobalInterfaceTable *git;
@@ -29,6 +94,7 @@ HRESULT notify_register(IUnknown *object, REFIID iid, DWORD *cookie)
 
     *cookie = 0;
     if (!object) return S_OK;
+    if (surrogate_active()) return direct_register(object, cookie);
     if (FAILED(hr = get_git(&git))) return hr;
     EnterCriticalSection(&git_lock);
     hr = IGlobalInterfaceTable_RegisterInterfaceInGlobal(git, object, iid, cookie);
@@ -40,8 +106,15 @@ HRESULT notify_register(IUnknown *object, REFIID iid, DWORD *cookie)
 void notify_revoke(DWORD cookie)
 {
     IGlobalInterfaceTable *git;
+    IUnknown *object;
 
-    if (!cookie || FAILED(get_git(&git))) return;
+    if (!cookie) return;
+    if (is_direct(cookie))
+    {
+        if ((object = direct_take(cookie, TRUE))) IUnknown_Release(object);
+        return;
+    }
+    if (FAILED(get_git(&git))) return;
     EnterCriticalSection(&git_lock);
     IGlobalInterfaceTable_RevokeInterfaceFromGlobal(git, cookie);
     LeaveCriticalSection(&git_lock);
@@ -51,10 +124,18 @@ void notify_revoke(DWORD cookie)
 HRESULT notify_get(DWORD cookie, REFIID iid, void **out)
 {
     IGlobalInterfaceTable *git;
+    IUnknown *object;
     HRESULT hr;
 
     *out = NULL;
     if (!cookie) return S_OK;
+    if (is_direct(cookie))
+    {
+        if (!(object = direct_take(cookie, FALSE))) return E_INVALIDARG;   /* revoked, as the GIT says */
+        hr = IUnknown_QueryInterface(object, iid, out);
+        IUnknown_Release(object);
+        return hr;
+    }
     if (FAILED(hr = get_git(&git))) return hr;
     EnterCriticalSection(&git_lock);
     hr = IGlobalInterfaceTable_GetInterfaceFromGlobal(git, cookie, iid, out);

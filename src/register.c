@@ -2,32 +2,30 @@
 #include <stdlib.h>
 
 #include "objects.h"
+#include "proxy.h"
 #include "register.h"
+#include "surrogate.h"
 
 #define KEY_PATH_MAX 256
 
-/* What we write, per class: a key path (relative to the classes root) and a value. */
-enum reg_data { DATA_CLASS_NAME, DATA_MODULE_PATH, DATA_LITERAL };
+/* What a registration writes, as a list of keys and values (paths relative to the classes
+ * root), parents before children and keys before their values: registering walks it forwards,
+ * unregistering backwards. */
+enum reg_item_kind { ITEM_KEY, ITEM_VALUE };
 
-struct reg_value
+struct reg_item
 {
-    const WCHAR *subkey;       /* format with one %ls for the CLSID string */
-    const WCHAR *name;         /* NULL: the key's default value */
-    enum reg_data kind;
-    const WCHAR *literal;      /* the data when kind is DATA_LITERAL */
+    enum reg_item_kind kind;
+    WCHAR key[KEY_PATH_MAX];
+    const WCHAR *name;             /* ITEM_VALUE: NULL for the key's default value */
+    WCHAR *data;                   /* ITEM_VALUE */
+    const IID *proxied;          /* an interface's items: written only when it has no proxy yet */
 };
 
-static const WCHAR *const class_keys[] =        /* outermost first */
+struct reg_list
 {
-    L"CLSID\\%ls",
-    L"CLSID\\%ls\\InprocServer32",
-};
-
-static const struct reg_value class_values[] =
-{
-    { L"CLSID\\%ls",                 NULL,              DATA_CLASS_NAME,  NULL },
-    { L"CLSID\\%ls\\InprocServer32", NULL,              DATA_MODULE_PATH, NULL },
-    { L"CLSID\\%ls\\InprocServer32", L"ThreadingModel", DATA_LITERAL,     L"Both" },
+    struct reg_item *items;
+    size_t count, capacity;
 };
 
 struct reg_context
@@ -204,73 +202,225 @@ static HRESULT init_context(struct reg_context *ctx, enum register_scope scope)
     return S_OK;
 }
 
-static void class_subkey(const WCHAR *format, const CLSID *clsid, WCHAR *buffer, size_t size)
-{
-    WCHAR clsid_str[39];
+/* --- what we register ------------------------------------------------------------------------ */
 
-    StringFromGUID2(clsid, clsid_str, ARRAY_SIZE(clsid_str));
-    swprintf(buffer, size, format, clsid_str);
+static void list_free(struct reg_list *list)
+{
+    size_t i;
+
+    for (i = 0; i < list->count; ++i) free(list->items[i].data);
+    free(list->items);
+}
+
+static HRESULT list_add(struct reg_list *list, enum reg_item_kind kind, const IID *proxied,
+                        const WCHAR *name, const WCHAR *data, const WCHAR *key_format, ...)
+{
+    struct reg_item *item;
+    va_list args;
+
+    if (list->count == list->capacity)
+    {
+        size_t capacity = list->capacity ? list->capacity * 2 : 64;
+        struct reg_item *items = realloc(list->items, capacity * sizeof(*items));
+
+        if (!items) return E_OUTOFMEMORY;
+        list->items = items;
+        list->capacity = capacity;
+    }
+    item = &list->items[list->count];
+    memset(item, 0, sizeof(*item));
+    item->kind = kind;
+    item->proxied = proxied;
+    item->name = name;
+    va_start(args, key_format);
+    vswprintf(item->key, ARRAY_SIZE(item->key), key_format, args);
+    va_end(args);
+    if (data && !(item->data = _wcsdup(data))) return E_OUTOFMEMORY;
+    ++list->count;
+    return S_OK;
+}
+
+#define ADD_KEY(list, ...)                         list_add(list, ITEM_KEY, NULL, NULL, NULL, __VA_ARGS__)
+#define ADD_VALUE(list, name, data, ...)           list_add(list, ITEM_VALUE, NULL, name, data, __VA_ARGS__)
+#define ADD_INTERFACE_KEY(list, iid, ...)          list_add(list, ITEM_KEY, iid, NULL, NULL, __VA_ARGS__)
+#define ADD_INTERFACE_VALUE(list, iid, data, ...)  list_add(list, ITEM_VALUE, iid, NULL, data, __VA_ARGS__)
+
+/* An in-process class: CLSID\{clsid} (name), InprocServer32 (this DLL, ThreadingModel=Both) and,
+ * when `appid` is given, the AppID value that sends CLSCTX_LOCAL_SERVER to the surrogate. */
+static HRESULT add_class(struct reg_list *list, const struct reg_context *ctx, const CLSID *clsid,
+                         const WCHAR *name, const WCHAR *appid)
+{
+    WCHAR id[39];
+    HRESULT hr;
+
+    StringFromGUID2(clsid, id, ARRAY_SIZE(id));
+    if (FAILED(hr = ADD_KEY(list, L"CLSID\\%ls", id))
+            || FAILED(hr = ADD_KEY(list, L"CLSID\\%ls\\InprocServer32", id))
+            || FAILED(hr = ADD_VALUE(list, NULL, name, L"CLSID\\%ls", id))
+            || FAILED(hr = ADD_VALUE(list, NULL, ctx->module_path, L"CLSID\\%ls\\InprocServer32", id))
+            || FAILED(hr = ADD_VALUE(list, L"ThreadingModel", L"Both", L"CLSID\\%ls\\InprocServer32", id)))
+        return hr;
+    if (appid) hr = ADD_VALUE(list, L"AppID", appid, L"CLSID\\%ls", id);
+    return hr;
+}
+
+static BOOL under_wine(void)
+{
+    HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
+
+    return ntdll && GetProcAddress(ntdll, "wine_get_version");
+}
+
+/* Wine 8 looks for C:\windows\syswow64\dllhost.exe when DllSurrogate is empty, which a 64-bit
+ * prefix lacks (BITS-SPEC.md §11.3): under Wine the value names the system's dllhost.exe; on
+ * Windows it stays empty (the system's surrogate, as documented). */
+static void surrogate_path(WCHAR *path, size_t size)
+{
+    UINT len;
+
+    path[0] = 0;
+    if (!under_wine()) return;
+    len = GetSystemDirectoryW(path, (UINT)size);
+    if (!len || len + ARRAY_SIZE(L"\\dllhost.exe") > size)
+        path[0] = 0;
+    else
+        wcscat(path, L"\\dllhost.exe");
+}
+
+static HRESULT build_list(struct reg_list *list, const struct reg_context *ctx)
+{
+    const struct proxy_interface *interfaces;
+    WCHAR appid[39], ps_clsid[39], iid[39], name[128], surrogate[MAX_PATH];
+    size_t i, count;
+    HRESULT hr;
+
+    StringFromGUID2(&APPID_openbits, appid, ARRAY_SIZE(appid));
+    StringFromGUID2(&CLSID_openbits_ProxyStub, ps_clsid, ARRAY_SIZE(ps_clsid));
+    surrogate_path(surrogate, ARRAY_SIZE(surrogate));
+
+    for (i = 0; i < class_table_size; ++i)
+        if (FAILED(hr = add_class(list, ctx, class_table[i].clsid, class_table[i].name, appid))) return hr;
+
+    if (FAILED(hr = ADD_KEY(list, L"AppID\\%ls", appid))
+            || FAILED(hr = ADD_VALUE(list, NULL, L"openbits", L"AppID\\%ls", appid))
+            || FAILED(hr = ADD_VALUE(list, L"DllSurrogate", surrogate, L"AppID\\%ls", appid)))
+        return hr;
+
+    if (FAILED(hr = add_class(list, ctx, &CLSID_openbits_ProxyStub, L"openbits proxy/stub factory", NULL)))
+        return hr;
+    interfaces = proxy_interfaces(&count);
+    for (i = 0; i < count; ++i)
+    {
+        const IID *proxied = interfaces[i].iid;
+
+        StringFromGUID2(proxied, iid, ARRAY_SIZE(iid));
+        swprintf(name, ARRAY_SIZE(name), L"%hs", interfaces[i].name);
+        if (FAILED(hr = ADD_INTERFACE_KEY(list, proxied, L"Interface\\%ls", iid))
+                || FAILED(hr = ADD_INTERFACE_KEY(list, proxied, L"Interface\\%ls\\ProxyStubClsid32", iid))
+                || FAILED(hr = ADD_INTERFACE_VALUE(list, proxied, name, L"Interface\\%ls", iid))
+                || FAILED(hr = ADD_INTERFACE_VALUE(list, proxied, ps_clsid,
+                                                   L"Interface\\%ls\\ProxyStubClsid32", iid)))
+            return hr;
+    }
+    return S_OK;
+}
+
+/* An interface that has a proxy registered by someone else (Windows' own proxies, whose keys are
+ * protected) is left alone: our items for it are skipped. One we registered before has a record
+ * in the backup. Under Wine, ours replace those of Wine's qmgrprxy.dll (the record puts them back
+ * on unregistration): widl builds them with [ref] applied to both levels of `[out, ref] LPWSTR *`,
+ * so IBackgroundCopyError's strings never cross, and the enumerators' Next loses pceltFetched
+ * when fewer items than asked are returned (docs/conformance.md). */
+static BOOL interface_is_foreign(const struct reg_context *ctx, const IID *proxied)
+{
+    WCHAR iid[39], subkey[KEY_PATH_MAX], path[KEY_PATH_MAX];
+    HKEY key;
+    BOOL found = FALSE;
+
+    if (under_wine()) return FALSE;
+    StringFromGUID2(proxied, iid, ARRAY_SIZE(iid));
+    swprintf(subkey, ARRAY_SIZE(subkey), L"Interface\\%ls", iid);
+    if (SUCCEEDED(open_backup(ctx, subkey, FALSE, &key)))
+    {
+        found = backup_has(key, L"key");
+        RegCloseKey(key);
+        if (found) return FALSE;
+    }
+    classes_path(ctx, subkey, path, ARRAY_SIZE(path));
+    wcscat(path, L"\\ProxyStubClsid32");
+    if (!RegOpenKeyExW(ctx->hive, path, 0, KEY_READ, &key)
+            || (ctx->hive != HKEY_LOCAL_MACHINE && !RegOpenKeyExW(HKEY_LOCAL_MACHINE, path, 0, KEY_READ, &key)))
+    {
+        RegCloseKey(key);
+        return TRUE;
+    }
+    return FALSE;
 }
 
 HRESULT register_classes(enum register_scope scope)
 {
+    struct reg_list list = {0};
     struct reg_context ctx;
-    WCHAR subkey[KEY_PATH_MAX];
-    size_t i, j;
+    const IID *decided = NULL;
+    BOOL foreign = FALSE;
+    size_t i;
     HRESULT hr;
 
     if (FAILED(hr = init_context(&ctx, scope))) return hr;
-    for (i = 0; i < class_table_size; ++i)
+    if (FAILED(hr = build_list(&list, &ctx))) goto out;
+    for (i = 0; i < list.count; ++i)
     {
-        const struct class_info *info = &class_table[i];
+        const struct reg_item *item = &list.items[i];
 
-        for (j = 0; j < ARRAY_SIZE(class_keys); ++j)
+        if (item->proxied && item->proxied != decided)
         {
-            class_subkey(class_keys[j], info->clsid, subkey, ARRAY_SIZE(subkey));
-            if (FAILED(hr = remember_key(&ctx, subkey))) goto fail;
+            decided = item->proxied;
+            foreign = interface_is_foreign(&ctx, item->proxied);
         }
-        for (j = 0; j < ARRAY_SIZE(class_values); ++j)
+        if (item->proxied && foreign) continue;
+        if (item->kind == ITEM_KEY)
+            hr = remember_key(&ctx, item->key);
+        else
+            hr = write_value(&ctx, item->key, item->name, item->data);
+        if (FAILED(hr))
         {
-            const struct reg_value *value = &class_values[j];
-            const WCHAR *data = value->kind == DATA_CLASS_NAME ? info->name
-                              : value->kind == DATA_MODULE_PATH ? ctx.module_path : value->literal;
-
-            class_subkey(value->subkey, info->clsid, subkey, ARRAY_SIZE(subkey));
-            if (FAILED(hr = write_value(&ctx, subkey, value->name, data))) goto fail;
+            ERR("registration failed at %s, %#lx; undoing it.\n", debugstr_w(item->key), hr);
+            list_free(&list);
+            unregister_classes(scope);
+            return hr;
         }
     }
-    return S_OK;
-
-fail:
-    ERR("registration failed, %#lx; undoing it.\n", hr);
-    unregister_classes(scope);
+out:
+    list_free(&list);
     return hr;
 }
 
 HRESULT unregister_classes(enum register_scope scope)
 {
+    struct reg_list list = {0};
     struct reg_context ctx;
-    WCHAR subkey[KEY_PATH_MAX];
     HRESULT hr, result = S_OK;
-    size_t i, j;
+    size_t i;
 
     if (FAILED(hr = init_context(&ctx, scope))) return hr;
-    for (i = 0; i < class_table_size; ++i)
+    if (FAILED(hr = build_list(&list, &ctx)))
     {
-        const struct class_info *info = &class_table[i];
-
-        for (j = ARRAY_SIZE(class_values); j-- > 0;)
-        {
-            class_subkey(class_values[j].subkey, info->clsid, subkey, ARRAY_SIZE(subkey));
-            if (FAILED(hr = restore_value(&ctx, subkey, class_values[j].name)) && SUCCEEDED(result))
-                result = hr;
-        }
-        for (j = ARRAY_SIZE(class_keys); j-- > 0;)
-        {
-            class_subkey(class_keys[j], info->clsid, subkey, ARRAY_SIZE(subkey));
-            if (FAILED(hr = restore_key(&ctx, subkey)) && SUCCEEDED(result)) result = hr;
-        }
+        list_free(&list);
+        return hr;
     }
+    /* Backwards: values before their keys, children before their parents. Only what the
+     * backup records as ours is touched. */
+    for (i = list.count; i-- > 0;)
+    {
+        const struct reg_item *item = &list.items[i];
+
+        if (item->kind == ITEM_KEY)
+            hr = restore_key(&ctx, item->key);
+        else
+            hr = restore_value(&ctx, item->key, item->name);
+        if (FAILED(hr) && SUCCEEDED(result)) result = hr;
+    }
+    list_free(&list);
     /* The record is spent once everything it describes is back. Keep it on failure so a
      * second unregistration can finish the job. */
     if (SUCCEEDED(result))

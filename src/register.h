@@ -15,9 +15,12 @@ enum register_scope
  * replaced: Software\openbits\Registration\<path of the key we wrote>. */
 #define REGISTER_BACKUP_KEY L"Software\\openbits\\Registration"
 
-/* Writes CLSID\{clsid} (name), InprocServer32 (this DLL's path) and ThreadingModel=Both for
- * every class of the class table. The first registration records every value and key it
- * replaces or creates; running it again changes nothing in that record. */
+/* Writes, for every class of the class table, CLSID\{clsid} (name, AppID) and InprocServer32 (this
+ * DLL's path, ThreadingModel=Both); AppID\{APPID_openbits} with DllSurrogate (surrogate.c: out of
+ * process use); the proxy/stub class CLSID_openbits_ProxyStub (proxy.c) and, for every interface
+ * of idl/bits.idl that has no proxy registered by someone else, Interface\{iid} and its
+ * ProxyStubClsid32. The first registration records every value and key it replaces or creates;
+ * running it again changes nothing in that record. */
 HRESULT register_classes(enum register_scope scope);
 /* Removes what register_classes wrote and puts back exactly what was there before. */
 HRESULT unregister_classes(enum register_scope scope);

@@ -137,7 +137,7 @@ add_dependencies(test_registration registration_probe)
 # of src/ (not the module's entry points) into the test, which then plays the engine's part on
 # the job and file records directly.
 set(OBJECT_SOURCES ${OPENBITS_SOURCES})
-list(FILTER OBJECT_SOURCES EXCLUDE REGEX "/(module|register|class_factory|engine_host|transport_http|transport_upload|transport_file)\\.c$")
+list(FILTER OBJECT_SOURCES EXCLUDE REGEX "/(module|register|class_factory|engine_host|transport_http|transport_upload|transport_file|proxy|surrogate)\\.c$")
 openbits_wine_test(unit_job_internals SOURCES
     ${CMAKE_SOURCE_DIR}/tests/com/unit_job_internals.c
     ${CMAKE_SOURCE_DIR}/tests/support/module_stub.c
@@ -202,3 +202,46 @@ openbits_wine_test(test_openbits_h SOURCES
     ${CMAKE_SOURCE_DIR}/tests/abi/openbits_h_generated.c
     ${CMAKE_SOURCE_DIR}/tests/abi/openbits_h_published.c)
 target_include_directories(test_openbits_h PRIVATE ${CMAKE_SOURCE_DIR}/tests/abi)
+
+# Out-of-process use (tests/oop/): test_oop registers openbits machine-wide and starts DLL
+# surrogates, in a Wine prefix of its own (build/oop-prefix) whose wineserver the oop fixture
+# stops afterwards. oop_client.exe is the BITS client it runs in other processes.
+set(OOP_PREFIX ${CMAKE_BINARY_DIR}/oop-prefix)
+add_custom_command(
+    OUTPUT ${OOP_PREFIX}/.created
+    COMMAND ${CMAKE_COMMAND} -E env WINEPREFIX=${OOP_PREFIX} WINEDEBUG=-all
+            WINEDLLOVERRIDES=mscoree,mshtml= wineboot -i
+    COMMAND ${CMAKE_COMMAND} -E env WINEPREFIX=${OOP_PREFIX} wineserver -w
+    COMMAND ${CMAKE_COMMAND} -E touch ${OOP_PREFIX}/.created
+    COMMENT "Creating the out-of-process tests' Wine prefix"
+    VERBATIM)
+add_custom_target(oop_prefix ALL DEPENDS ${OOP_PREFIX}/.created)
+
+add_executable(oop_client ${CMAKE_SOURCE_DIR}/tests/oop/oop_client.c)
+target_include_directories(oop_client PRIVATE ${GENERATED_DIR})
+target_compile_definitions(oop_client PRIVATE ${OPENBITS_DEFINITIONS})
+target_compile_options(oop_client PRIVATE ${OPENBITS_WARNINGS} -municode)
+target_link_libraries(oop_client PRIVATE openbits_guids ole32 oleaut32 uuid advapi32)
+target_link_options(oop_client PRIVATE -static-libgcc -municode)
+add_dependencies(oop_client openbits_idl)
+
+# Wine gives every process it starts the Unix stderr of its parent (for its debug output), and
+# the surrogate would keep CTest's output pipe open: test_oop's stderr goes to a file, printed
+# once it has exited.
+add_executable(test_oop ${CMAKE_SOURCE_DIR}/tests/oop/test_oop.c)
+target_compile_options(test_oop PRIVATE ${OPENBITS_WARNINGS})
+target_link_libraries(test_oop PRIVATE test_support)
+target_link_options(test_oop PRIVATE -static-libgcc)
+add_dependencies(test_oop openbits oop_client oop_prefix)
+if(OPENSSL_PROGRAM)
+    add_dependencies(test_oop tls_certificate)
+    target_compile_definitions(test_oop PRIVATE OPENBITS_TLS_CERT="${TLS_DIR}/cert.pem"
+        OPENBITS_TLS_KEY="${TLS_DIR}/key.pem")
+endif()
+add_test(NAME wine.test_oop
+    COMMAND sh -c "wine \"$1\" 2>\"$2\"; status=$?; cat \"$2\" >&2; exit $status"
+            test_oop $<TARGET_FILE:test_oop> ${CMAKE_BINARY_DIR}/test_oop.stderr)
+set_tests_properties(wine.test_oop PROPERTIES
+    ENVIRONMENT "WINEPREFIX=${OOP_PREFIX};WINEDEBUG=-all" FIXTURES_REQUIRED oop TIMEOUT 600)
+add_test(NAME wine.oop.stop COMMAND sh -c "WINEPREFIX='${OOP_PREFIX}' wineserver -k 2>/dev/null; exit 0")
+set_tests_properties(wine.oop.stop PROPERTIES FIXTURES_CLEANUP oop)

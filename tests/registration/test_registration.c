@@ -3,6 +3,7 @@
  * clients in other processes then reach openbits, that a second run is harmless, and that
  * regsvr32 /u puts back exactly what was there (Wine's own BITS answers again). */
 #include "com_test.h"
+#include "openbits_control.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,29 @@ static const CLSID *const all_clsids[] =
     &CLSID_BackgroundCopyManager5_0, &CLSID_BackgroundCopyManager10_1, &CLSID_BackgroundCopyManager10_2,
     &CLSID_BackgroundCopyManager10_3, &CLSID_BackgroundCopyQMgr,
 };
+
+/* Every interface openbits.dll has a proxy for (src/proxy.c, build/generated/bits_p.c and
+ * openbits_control_p.c). */
+static const IID *const all_iids[] =
+{
+    &IID_AsyncIBackgroundCopyCallback, &IID_IBackgroundCopyCallback, &IID_IBackgroundCopyCallback1,
+    &IID_IBackgroundCopyCallback2, &IID_IBackgroundCopyCallback3, &IID_IBackgroundCopyError,
+    &IID_IBackgroundCopyFile, &IID_IBackgroundCopyFile2, &IID_IBackgroundCopyFile3,
+    &IID_IBackgroundCopyFile4, &IID_IBackgroundCopyFile5, &IID_IBackgroundCopyFile6,
+    &IID_IBackgroundCopyGroup, &IID_IBackgroundCopyJob, &IID_IBackgroundCopyJob1, &IID_IBackgroundCopyJob2,
+    &IID_IBackgroundCopyJob3, &IID_IBackgroundCopyJob4, &IID_IBackgroundCopyJob5,
+    &IID_IBackgroundCopyJobHttpOptions, &IID_IBackgroundCopyJobHttpOptions2,
+    &IID_IBackgroundCopyJobHttpOptions3, &IID_IBackgroundCopyManager, &IID_IBackgroundCopyQMgr,
+    &IID_IBackgroundCopyServerCertificateValidationCallback, &IID_IBitsPeer,
+    &IID_IBitsPeerCacheAdministration, &IID_IBitsPeerCacheRecord, &IID_IBitsTokenOptions,
+    &IID_IEnumBackgroundCopyFiles, &IID_IEnumBackgroundCopyGroups, &IID_IEnumBackgroundCopyJobs,
+    &IID_IEnumBackgroundCopyJobs1, &IID_IEnumBitsPeerCacheRecords, &IID_IEnumBitsPeers,
+    &IID_IOpenBitsTestControl,
+};
+
+/* openbits' AppID (src/surrogate.c) and proxy/stub class (src/proxy.c). */
+static const WCHAR openbits_appid[] = L"{92819AD7-CF40-4D13-B2CF-8EBD9B48711C}";
+static const WCHAR openbits_ps_clsid[] = L"{2798FCD1-C871-404C-B310-FCA6B01D02D6}";
 
 /* --- running programs --------------------------------------------------------------------- */
 
@@ -126,6 +150,20 @@ static char *snapshot(void)
             swprintf(path, ARRAYSIZE(path), L"Software\\Classes\\CLSID\\%ls", clsid);
             dump_key(roots[i], path, &lines);
         }
+        for (j = 0; j < ARRAYSIZE(all_iids); ++j)
+        {
+            WCHAR iid[39], path[128];
+            StringFromGUID2(all_iids[j], iid, ARRAYSIZE(iid));
+            swprintf(path, ARRAYSIZE(path), L"Software\\Classes\\Interface\\%ls", iid);
+            dump_key(roots[i], path, &lines);
+        }
+        {
+            WCHAR path[128];
+            swprintf(path, ARRAYSIZE(path), L"Software\\Classes\\AppID\\%ls", openbits_appid);
+            dump_key(roots[i], path, &lines);
+            swprintf(path, ARRAYSIZE(path), L"Software\\Classes\\CLSID\\%ls", openbits_ps_clsid);
+            dump_key(roots[i], path, &lines);
+        }
         dump_key(roots[i], L"Software\\openbits", &lines);
     }
     qsort(lines.items, lines.count, sizeof(*lines.items), compare_lines);
@@ -156,14 +194,19 @@ static void get_string(HKEY root, const WCHAR *clsid_suffix_format, const CLSID 
     if (status) out[0] = 0;
 }
 
+static void get_value(HKEY root, const WCHAR *path, const WCHAR *value, WCHAR *out, DWORD size)
+{
+    size *= sizeof(WCHAR);
+    if (RegGetValueW(root, path, value, RRF_RT_REG_SZ, NULL, out, &size)) out[0] = 0;
+}
+
 static void check_registered(HKEY root)
 {
+    WCHAR value[MAX_PATH], path[160], iid[39];
     size_t i;
 
     for (i = 0; i < ARRAYSIZE(all_clsids); ++i)
     {
-        WCHAR value[MAX_PATH];
-
         get_string(root, L"Software\\Classes\\CLSID\\%ls\\InprocServer32", all_clsids[i], NULL, value, ARRAYSIZE(value));
         if (_wcsicmp(value, dll_path)) fail_msg("InprocServer32 is \"%ls\", not \"%ls\"", value, dll_path);
         get_string(root, L"Software\\Classes\\CLSID\\%ls\\InprocServer32", all_clsids[i], L"ThreadingModel",
@@ -171,6 +214,26 @@ static void check_registered(HKEY root)
         assert_true(!wcscmp(value, L"Both"));
         get_string(root, L"Software\\Classes\\CLSID\\%ls", all_clsids[i], NULL, value, ARRAYSIZE(value));
         assert_true(!wcsncmp(value, L"openbits ", 9));
+        /* Out of process: our AppID, whose DllSurrogate is the explicit dllhost.exe under Wine. */
+        get_string(root, L"Software\\Classes\\CLSID\\%ls", all_clsids[i], L"AppID", value, ARRAYSIZE(value));
+        assert_true(!wcscmp(value, openbits_appid));
+    }
+    swprintf(path, ARRAYSIZE(path), L"Software\\Classes\\AppID\\%ls", openbits_appid);
+    get_value(root, path, L"DllSurrogate", value, ARRAYSIZE(value));
+    assert_true(!_wcsicmp(value, L"C:\\windows\\system32\\dllhost.exe"));
+
+    swprintf(path, ARRAYSIZE(path), L"Software\\Classes\\CLSID\\%ls\\InprocServer32", openbits_ps_clsid);
+    get_value(root, path, NULL, value, ARRAYSIZE(value));
+    assert_true(!_wcsicmp(value, dll_path));
+    get_value(root, path, L"ThreadingModel", value, ARRAYSIZE(value));
+    assert_true(!wcscmp(value, L"Both"));
+    /* Under Wine every interface gets our proxy, Wine's qmgrprxy.dll ones included. */
+    for (i = 0; i < ARRAYSIZE(all_iids); ++i)
+    {
+        StringFromGUID2(all_iids[i], iid, ARRAYSIZE(iid));
+        swprintf(path, ARRAYSIZE(path), L"Software\\Classes\\Interface\\%ls\\ProxyStubClsid32", iid);
+        get_value(root, path, NULL, value, ARRAYSIZE(value));
+        if (wcscmp(value, openbits_ps_clsid)) fail_msg("the proxy of %ls is %ls", iid, value);
     }
 }
 

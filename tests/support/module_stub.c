@@ -24,3 +24,9 @@ LONG module_lock_count(void)
 {
     return InterlockedCompareExchange(&module_refs, 0, 0);
 }
+
+/* src/surrogate.c's answer in a test program: never a DLL surrogate. */
+BOOL surrogate_active(void)
+{
+    return FALSE;
+}
