@@ -683,8 +683,8 @@ DWORD group_deliver(struct service *service, struct service_event *event)
     /* SetNotificationPointer's object, else a new object of the CLSID, made on this thread
      * (a worker, in the MTA): a class the client registered in the MTA is found directly. One
      * registered from an STA (for CLSCTX_LOCAL_SERVER), like an STA client's pointer, is called
-     * in its apartment through a proxy of IBackgroundCopyCallback1, which needs the proxies of
-     * the out-of-process work. */
+     * in its apartment through openbits' proxy of IBackgroundCopyCallback1 (src/proxy.c, registered
+     * by regsvr32). */
     hr = job_notify_get_cookie(job, &group->notify_cookie, &IID_IBackgroundCopyCallback1, (void **)&callback);
     if (!callback && !IsEqualGUID(&call.clsid, &GUID_NULL))
         hr = CoCreateInstance(&call.clsid, NULL, CLSCTX_INPROC_SERVER | CLSCTX_LOCAL_SERVER,
