@@ -230,7 +230,7 @@ add_dependencies(oop_client openbits_idl)
 # once it has exited.
 add_executable(test_oop ${CMAKE_SOURCE_DIR}/tests/oop/test_oop.c)
 target_compile_options(test_oop PRIVATE ${OPENBITS_WARNINGS})
-target_link_libraries(test_oop PRIVATE test_support)
+target_link_libraries(test_oop PRIVATE test_support crypt32)
 target_link_options(test_oop PRIVATE -static-libgcc)
 add_dependencies(test_oop openbits oop_client oop_prefix)
 if(OPENSSL_PROGRAM)
