@@ -13,6 +13,11 @@
  *       With the test double on: its control interface (IOpenBitsTestControl) steers a download
  *       in virtual time from a scripted rule, and its journal tells what was asked; one line per
  *       call, as the transcript.
+ *   oop_client.exe download URL LOCALFILE
+ *       A client that cannot be changed (no control interface), MTA, CLSCTX_LOCAL_SERVER:
+ *       downloads URL with a callback, waits for JobTransferred or JobError, and prints either
+ *       "transferred N bytes: \"<content>\"" (after Complete) or "error <code> context <n>" (then
+ *       cancels the job). For the scenario file in the surrogate (test_oop.c).
  *   oop_client.exe transcript inproc|local DIR BASEURL [HTTPSBASEURL]
  *       Calls every interface (manager, job 1-5, HttpOptions 1-3, token options, files 1-6,
  *       enumerators, error, callbacks 1-3, peer-cache administration, legacy QMGR) and prints
@@ -1557,6 +1562,91 @@ static int run_transcript(const WCHAR *mode, const WCHAR *dir, const WCHAR *base
     return 0;
 }
 
+/* --- a plain download, for the scenario file in the surrogate ------------------------------- */
+
+static int run_download(const WCHAR *remote, const WCHAR *local)
+{
+    IBackgroundCopyManager *manager;
+    IBackgroundCopyJob *job;
+    IBackgroundCopyError *error;
+    struct callback callback;
+    BG_ERROR_CONTEXT context;
+    BG_JOB_STATE state;
+    HANDLE events[2], file;
+    char data[64] = {0};
+    DWORD size = 0, result;
+    HRESULT hr, code;
+    GUID id;
+
+    DeleteFileW(local);
+    CoInitializeEx(NULL, COINIT_MULTITHREADED);
+    callback_init(&callback);
+    if (FAILED(hr = CoCreateInstance(&CLSID_BackgroundCopyManager, NULL, CLSCTX_LOCAL_SERVER,
+                                     &IID_IBackgroundCopyManager, (void **)&manager)))
+    {
+        out("CoCreateInstance: %#lx\n", hr);
+        return 1;
+    }
+    check(is_proxy(manager), "the manager is a proxy");
+    if (FAILED(hr = IBackgroundCopyManager_CreateJob(manager, L"oop download", BG_JOB_TYPE_DOWNLOAD, &id, &job)))
+    {
+        out("CreateJob: %#lx\n", hr);
+        return 1;
+    }
+    check(IBackgroundCopyJob_AddFile(job, remote, local) == S_OK, "AddFile");
+    check(IBackgroundCopyJob_SetNotifyFlags(job, BG_NOTIFY_JOB_TRANSFERRED | BG_NOTIFY_JOB_ERROR) == S_OK,
+          "SetNotifyFlags");
+    check(IBackgroundCopyJob_SetNotifyInterface(job, (IUnknown *)&callback.IBackgroundCopyCallback3_iface) == S_OK,
+          "SetNotifyInterface");
+    check(IBackgroundCopyJob_Resume(job) == S_OK, "Resume");
+    events[0] = callback.transferred;
+    events[1] = callback.error;
+    result = WaitForMultipleObjects(2, events, FALSE, WAIT_MS);
+    IBackgroundCopyJob_GetState(job, &state);
+    if (result == WAIT_OBJECT_0)
+    {
+        check(state == BG_JOB_STATE_TRANSFERRED, "TRANSFERRED after JobTransferred");
+        check(IBackgroundCopyJob_Complete(job) == S_OK, "Complete");
+        file = CreateFileW(local, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING, 0, NULL);
+        if (file != INVALID_HANDLE_VALUE)
+        {
+            size = GetFileSize(file, NULL);
+            ReadFile(file, data, sizeof(data) - 1, &result, NULL);
+            CloseHandle(file);
+        }
+        out("transferred %lu bytes: \"%s\"\n", size, data);
+    }
+    else if (result == WAIT_OBJECT_0 + 1)
+    {
+        check(state == BG_JOB_STATE_ERROR, "ERROR after JobError");
+        context = 0;
+        code = 0;
+        if (SUCCEEDED(hr = IBackgroundCopyJob_GetError(job, &error)))
+        {
+            IBackgroundCopyError_GetError(error, &context, &code);
+            IBackgroundCopyError_Release(error);
+        }
+        check(hr == S_OK, "GetError");
+        check(code == callback.error_code, "JobError was given the job's error");
+        out("error %#lx context %d\n", code, context);
+        check(IBackgroundCopyJob_Cancel(job) == S_OK, "Cancel");
+    }
+    else
+    {
+        out("neither JobTransferred nor JobError within %u ms (state %d)\n", WAIT_MS, state);
+        IBackgroundCopyJob_Cancel(job);
+        ++failures;
+    }
+    IBackgroundCopyJob_SetNotifyInterface(job, NULL);
+    IBackgroundCopyJob_Release(job);
+    IBackgroundCopyManager_Release(manager);
+    check(callback_wait_released(&callback) == 0, "the callback is released");
+    callback_cleanup(&callback);
+    DeleteFileW(local);
+    CoUninitialize();
+    return failures ? 2 : 0;
+}
+
 /* --- the test double's control interface ------------------------------------------------------ */
 
 static int run_control(const WCHAR *mode, const WCHAR *dir)
@@ -1668,10 +1758,12 @@ int wmain(int argc, WCHAR **argv)
     if (argc >= 6 && !wcscmp(argv[1], L"finish") && SUCCEEDED(CLSIDFromString(argv[2], &clsid))
             && SUCCEEDED(CLSIDFromString(argv[3], &id)))
         return run_finish(&clsid, &id, argv[4], argv[5]);
+    if (argc >= 4 && !wcscmp(argv[1], L"download"))
+        return run_download(argv[2], argv[3]);
     if (argc >= 4 && !wcscmp(argv[1], L"control"))
         return run_control(argv[2], argv[3]);
     if (argc >= 5 && !wcscmp(argv[1], L"transcript"))
         return run_transcript(argv[2], argv[3], argv[4], argc >= 6 && argv[5][0] ? argv[5] : NULL);
-    fprintf(stderr, "usage: oop_client.exe create|finish|transcript ...\n");
+    fprintf(stderr, "usage: oop_client.exe create|finish|download|control|transcript ...\n");
     return 3;
 }

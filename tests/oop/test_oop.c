@@ -6,6 +6,9 @@
  *    JobTransferred on its STA thread from the loopback server and completes it; then the
  *    surrogate exits by itself;
  *  - one client calls every interface in process and out of process: the same results;
+ *  - the test double steered through its control interface from another process; and, for a
+ *    client that cannot be changed, its scenario file named in the registry and read by the
+ *    surrogate's service (a bad or missing one changes nothing);
  *  - regsvr32 /u gives CLSCTX_LOCAL_SERVER back to Wine's own BITS.
  * The clients (oop_client.exe) write to log files, never to this program's output: the surrogate
  * inherits the standard handles of the client that started it, and nothing here may wait for the
@@ -263,14 +266,16 @@ static int group_setup(void **state)
         control = tls_server.control;
         SetHandleInformation((HANDLE)control, HANDLE_FLAG_INHERIT, 0);
     }
-    /* A run that died half-way leaves its registration behind: undo it first. */
+    /* A run that died half-way leaves its registration (and the test double) behind: undo it. */
     regsvr32(L"/u");
+    regsvr32(L"/u /n /i:testdouble");
     return 0;
 }
 
 static int group_teardown(void **state)
 {
     regsvr32(L"/u");
+    regsvr32(L"/u /n /i:testdouble");
     test_server_stop(&server);
     if (HAVE_TLS) test_server_stop(&tls_server);
     CoUninitialize();
@@ -397,6 +402,113 @@ static void test_test_double_across_the_boundary(void **state)
     if ((surrogate = find_surrogate())) wait_surrogate_exit(surrogate);
 }
 
+static void write_text(const WCHAR *path, const char *text)
+{
+    HANDLE file;
+    DWORD written = 0;
+
+    file = CreateFileW(path, GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, 0, NULL);
+    assert_true(file != INVALID_HANDLE_VALUE);
+    assert_true(WriteFile(file, text, (DWORD)strlen(text), &written, NULL));
+    assert_int_equal(written, strlen(text));
+    CloseHandle(file);
+}
+
+/* Switches the test double on with `scenario` named in the registry (regsvr32 /n /i:testdouble=),
+ * once no surrogate is left: the service reads the value when it starts. */
+static void switch_scenario(const WCHAR *scenario)
+{
+    WCHAR options[MAX_PATH + 32], value[MAX_PATH];
+    DWORD size = sizeof(value);
+    HANDLE surrogate;
+
+    if ((surrogate = find_surrogate())) wait_surrogate_exit(surrogate);
+    swprintf(options, ARRAYSIZE(options), L"/n /i:\"testdouble=%ls\"", scenario);
+    assert_int_equal(regsvr32(options), 0);
+    assert_int_equal(RegGetValueW(HKEY_LOCAL_MACHINE, L"Software\\openbits\\TestDouble", L"Scenario", RRF_RT_REG_SZ,
+                                  NULL, value, &size), ERROR_SUCCESS);
+    assert_true(!wcscmp(value, scenario));
+}
+
+/* Runs `oop_client.exe download url` (a client that knows nothing of openbits) and checks that
+ * its log holds `expected`. */
+static void download_sees(const WCHAR *log, const WCHAR *url, const char *expected)
+{
+    WCHAR local[MAX_PATH];
+    HANDLE surrogate;
+    char *text;
+    DWORD code;
+
+    swprintf(local, ARRAYSIZE(local), L"%ls\\scenario-download.bin", dir);
+    code = client(log, L"download %ls \"%ls\"", url, local);
+    /* The service was the surrogate's, which ends once the job is gone (before anything can
+     * fail here, so that the next test starts without it). */
+    surrogate = find_surrogate();
+    assert_non_null(surrogate);
+    wait_surrogate_exit(surrogate);
+    assert_null(GetModuleHandleW(L"openbits.dll"));
+    assert_int_equal(code, 0);
+    text = read_log(log);
+    if (!strstr(text, expected))
+    {
+        print_log(log);
+        fail_msg("%ls: no \"%s\"", log, expected);
+    }
+    free(text);
+}
+
+/* The scenario file of a program that cannot be changed (docs/test-double.md section 7), in the
+ * surrogate: named by HKLM\Software\openbits\TestDouble\Scenario, read by the surrogate's service
+ * when it starts, it answers the client's CLSCTX_LOCAL_SERVER downloads. A bad scenario file, or
+ * a missing one, changes nothing: the same URL reaches the real (loopback) server. */
+#define SCENARIO \
+    "; the scenario of test_oop.c\r\n" \
+    "[openbits]\r\n" \
+    "time = real\r\n" \
+    "[not found]\r\n" \
+    "url = %ls\r\n" \
+    "status = 404\r\n" \
+    "[served]\r\n" \
+    "url = http://updates.example/app.cfg\r\n" \
+    "content = version=7\r\n" \
+    "%s"
+
+static void test_scenario_file_in_the_surrogate(void **state)
+{
+    WCHAR good[MAX_PATH], bad[MAX_PATH], missing[MAX_PATH], loopback[256];
+    char text[1024];
+    HKEY key;
+
+    assert_int_equal(regsvr32(L""), 0);
+    test_server_url(&server, L"/file/100?name=scenario-404", loopback, ARRAYSIZE(loopback));
+    swprintf(good, ARRAYSIZE(good), L"%ls\\good-scenario.ini", dir);
+    swprintf(bad, ARRAYSIZE(bad), L"%ls\\bad-scenario.ini", dir);
+    swprintf(missing, ARRAYSIZE(missing), L"%ls\\no-such-scenario.ini", dir);
+    snprintf(text, sizeof(text), SCENARIO, loopback, "");
+    write_text(good, text);
+    /* The same rules, and a mistake in the last one: nothing of the file may apply. */
+    snprintf(text, sizeof(text), SCENARIO, loopback, "stauts = 200\r\n");
+    write_text(bad, text);
+    DeleteFileW(missing);
+
+    switch_scenario(good);
+    /* A scripted 404 for a URL the loopback server would serve; bytes for a host that is not there. */
+    download_sees(L"scenario-404.log", loopback, "error 0x80190194 context 5\r\n");
+    download_sees(L"scenario-served.log", L"http://updates.example/app.cfg", "transferred 9 bytes: \"version=7\"\r\n");
+
+    switch_scenario(bad);
+    download_sees(L"scenario-bad.log", loopback, "transferred 100 bytes");
+    switch_scenario(missing);
+    download_sees(L"scenario-missing.log", loopback, "transferred 100 bytes");
+
+    /* Off again: the other tests see no test double. */
+    assert_int_equal(regsvr32(L"/u /n /i:testdouble"), 0);
+    assert_int_not_equal(RegOpenKeyExW(HKEY_LOCAL_MACHINE, L"Software\\openbits\\TestDouble", 0, KEY_READ, &key),
+                         ERROR_SUCCESS);
+    DeleteFileW(good);
+    DeleteFileW(bad);
+}
+
 static void test_unregister_restores_wine_bits(void **state)
 {
     WCHAR appid[64], path[128];
@@ -419,6 +531,7 @@ int main(void)
         cmocka_unit_test(test_one_queue_for_all_clients),
         cmocka_unit_test(test_every_interface_across_the_boundary),
         cmocka_unit_test(test_test_double_across_the_boundary),
+        cmocka_unit_test(test_scenario_file_in_the_surrogate),
         cmocka_unit_test(test_unregister_restores_wine_bits),
     };
     return cmocka_run_group_tests_name("out of process", tests, group_setup, group_teardown);
