@@ -12,16 +12,12 @@ static GUID ids[GROUPS];
 
 static int group_setup(void **state)
 {
-    CoInitializeEx(NULL, COINIT_MULTITHREADED);
-    openbits_dll_load(&dll);
-    return 0;
+    return com_group_setup(&dll);
 }
 
 static int group_teardown(void **state)
 {
-    openbits_dll_unload(&dll);
-    CoUninitialize();
-    return 0;
+    return com_group_teardown(&dll);
 }
 
 /* Every test starts with three groups. */
@@ -29,7 +25,7 @@ static int setup(void **state)
 {
     int i;
 
-    assert_hr(S_OK, openbits_create(&dll, &CLSID_BackgroundCopyQMgr, &IID_IBackgroundCopyQMgr, (void **)&qmgr));
+    test_qmgr_open(&dll, &qmgr);
     for (i = 0; i < GROUPS; ++i) groups[i] = test_create_group(qmgr, &ids[i]);
     return 0;
 }
@@ -39,10 +35,7 @@ static int teardown(void **state)
     int i;
 
     for (i = 0; i < GROUPS; ++i) test_drop_group(groups[i]);
-    assert_int_equal(IBackgroundCopyQMgr_Release(qmgr), 0);
-    qmgr = NULL;
-    assert_no_live_objects(&dll);
-    return 0;
+    return test_qmgr_close(&dll, &qmgr);
 }
 
 static IEnumBackgroundCopyGroups *enum_groups(void)

@@ -10,21 +10,17 @@ static IBackgroundCopyGroup *group;
 
 static int group_setup(void **state)
 {
-    CoInitializeEx(NULL, COINIT_MULTITHREADED);
-    openbits_dll_load(&dll);
-    return 0;
+    return com_group_setup(&dll);
 }
 
 static int group_teardown(void **state)
 {
-    openbits_dll_unload(&dll);
-    CoUninitialize();
-    return 0;
+    return com_group_teardown(&dll);
 }
 
 static int setup(void **state)
 {
-    assert_hr(S_OK, openbits_create(&dll, &CLSID_BackgroundCopyQMgr, &IID_IBackgroundCopyQMgr, (void **)&qmgr));
+    test_qmgr_open(&dll, &qmgr);
     group = test_create_group(qmgr, NULL);
     return 0;
 }
@@ -32,10 +28,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     test_drop_group(group);
-    assert_int_equal(IBackgroundCopyQMgr_Release(qmgr), 0);
-    qmgr = NULL;
-    assert_no_live_objects(&dll);
-    return 0;
+    return test_qmgr_close(&dll, &qmgr);
 }
 
 static IEnumBackgroundCopyJobs1 *enum_jobs(void)

@@ -68,31 +68,22 @@ static const HRESULT bits_codes[] =
 
 static int group_setup(void **state)
 {
-    CoInitializeEx(NULL, COINIT_MULTITHREADED);
-    openbits_dll_load(&dll);
-    return 0;
+    return com_group_setup(&dll);
 }
 
 static int group_teardown(void **state)
 {
-    openbits_dll_unload(&dll);
-    CoUninitialize();
-    return 0;
+    return com_group_teardown(&dll);
 }
 
 static int setup(void **state)
 {
-    assert_hr(S_OK, openbits_create(&dll, &CLSID_BackgroundCopyManager10_3, &IID_IBackgroundCopyManager,
-                                    (void **)&manager));
-    return 0;
+    return test_manager_open(&dll, &CLSID_BackgroundCopyManager10_3, &manager);
 }
 
 static int teardown(void **state)
 {
-    assert_int_equal(IBackgroundCopyManager_Release(manager), 0);
-    manager = NULL;
-    assert_no_live_objects(&dll);
-    return 0;
+    return test_manager_close(&dll, &manager);
 }
 
 static void assert_trimmed_text(const WCHAR *text)

@@ -172,10 +172,8 @@ static WCHAR *long_url(size_t length)
 
 static int group_setup(void **state)
 {
-    CoInitializeEx(NULL, COINIT_MULTITHREADED);
-    openbits_dll_load(&dll);
-    test_file_path(L"test_file.d", dir, ARRAYSIZE(dir));
-    CreateDirectoryW(dir, NULL);
+    com_group_setup(&dll);
+    test_dir_create(L"test_file.d", dir, ARRAYSIZE(dir));
     clear_dir();
     path_in(L"file.bin", local);
     return 0;
@@ -185,14 +183,12 @@ static int group_teardown(void **state)
 {
     clear_dir();
     RemoveDirectoryW(dir);
-    openbits_dll_unload(&dll);
-    CoUninitialize();
-    return 0;
+    return com_group_teardown(&dll);
 }
 
 static int setup(void **state)
 {
-    assert_hr(S_OK, openbits_create(&dll, &CLSID_BackgroundCopyManager10_3, &IID_IBackgroundCopyManager, (void **)&manager));
+    test_manager_open(&dll, &CLSID_BackgroundCopyManager10_3, &manager);
     job = new_job(BG_JOB_TYPE_DOWNLOAD);
     assert_hr(S_OK, IBackgroundCopyJob5_AddFile(job, remote, local));
     file = get_file(job, 0, &IID_IBackgroundCopyFile);
@@ -213,8 +209,7 @@ static int teardown(void **state)
         if (extra[i]) drop_job(extra[i]);
     if (job) drop_job(job);
     job = NULL;
-    assert_int_equal(IBackgroundCopyManager_Release(manager), 0);
-    assert_no_live_objects(&dll);
+    test_manager_close(&dll, &manager);
     clear_dir();
     return 0;
 }

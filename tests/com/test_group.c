@@ -10,32 +10,24 @@ static WCHAR dir[MAX_PATH];
 
 static int group_setup(void **state)
 {
-    CoInitializeEx(NULL, COINIT_MULTITHREADED);
-    openbits_dll_load(&dll);
-    test_file_path(L"test_group.d", dir, ARRAYSIZE(dir));
-    CreateDirectoryW(dir, NULL);
+    com_group_setup(&dll);
+    test_dir_create(L"test_group.d", dir, ARRAYSIZE(dir));
     return 0;
 }
 
 static int group_teardown(void **state)
 {
-    openbits_dll_unload(&dll);
-    CoUninitialize();
-    return 0;
+    return com_group_teardown(&dll);
 }
 
 static int setup(void **state)
 {
-    assert_hr(S_OK, openbits_create(&dll, &CLSID_BackgroundCopyQMgr, &IID_IBackgroundCopyQMgr, (void **)&qmgr));
-    return 0;
+    return test_qmgr_open(&dll, &qmgr);
 }
 
 static int teardown(void **state)
 {
-    assert_int_equal(IBackgroundCopyQMgr_Release(qmgr), 0);
-    qmgr = NULL;
-    assert_no_live_objects(&dll);
-    return 0;
+    return test_qmgr_close(&dll, &qmgr);
 }
 
 /* --- a client's IBackgroundCopyCallback1, and an object that is none --------------------------- */

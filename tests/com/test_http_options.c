@@ -13,16 +13,12 @@ static IBackgroundCopyJobHttpOptions3 *options;
 
 static int group_setup(void **state)
 {
-    CoInitializeEx(NULL, COINIT_MULTITHREADED);
-    openbits_dll_load(&dll);
-    return 0;
+    return com_group_setup(&dll);
 }
 
 static int group_teardown(void **state)
 {
-    openbits_dll_unload(&dll);
-    CoUninitialize();
-    return 0;
+    return com_group_teardown(&dll);
 }
 
 static IBackgroundCopyJob *new_job(BG_JOB_TYPE type)
@@ -36,7 +32,7 @@ static IBackgroundCopyJob *new_job(BG_JOB_TYPE type)
 
 static int setup(void **state)
 {
-    assert_hr(S_OK, openbits_create(&dll, &CLSID_BackgroundCopyManager10_3, &IID_IBackgroundCopyManager, (void **)&manager));
+    test_manager_open(&dll, &CLSID_BackgroundCopyManager10_3, &manager);
     job = new_job(BG_JOB_TYPE_DOWNLOAD);
     assert_hr(S_OK, IBackgroundCopyJob_QueryInterface(job, &IID_IBackgroundCopyJobHttpOptions3, (void **)&options));
     return 0;
@@ -50,9 +46,7 @@ static int teardown(void **state)
     IBackgroundCopyJob_GetState(job, &s);
     if (s != BG_JOB_STATE_CANCELLED) assert_hr(S_OK, IBackgroundCopyJob_Cancel(job));
     assert_int_equal(IBackgroundCopyJob_Release(job), 0);
-    assert_int_equal(IBackgroundCopyManager_Release(manager), 0);
-    assert_no_live_objects(&dll);
-    return 0;
+    return test_manager_close(&dll, &manager);
 }
 
 static void test_identity(void **state)

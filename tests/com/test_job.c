@@ -9,16 +9,12 @@ static IBackgroundCopyJob5 *job;        /* a fresh download job per test */
 
 static int group_setup(void **state)
 {
-    CoInitializeEx(NULL, COINIT_MULTITHREADED);
-    openbits_dll_load(&dll);
-    return 0;
+    return com_group_setup(&dll);
 }
 
 static int group_teardown(void **state)
 {
-    openbits_dll_unload(&dll);
-    CoUninitialize();
-    return 0;
+    return com_group_teardown(&dll);
 }
 
 static IBackgroundCopyJob5 *new_job(BG_JOB_TYPE type)
@@ -33,7 +29,7 @@ static void drop_job(IBackgroundCopyJob5 *j)
 
 static int setup(void **state)
 {
-    assert_hr(S_OK, openbits_create(&dll, &CLSID_BackgroundCopyManager, &IID_IBackgroundCopyManager, (void **)&manager));
+    test_manager_open(&dll, &CLSID_BackgroundCopyManager, &manager);
     job = new_job(BG_JOB_TYPE_DOWNLOAD);
     return 0;
 }
@@ -41,9 +37,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     drop_job(job);
-    assert_int_equal(IBackgroundCopyManager_Release(manager), 0);
-    assert_no_live_objects(&dll);
-    return 0;
+    return test_manager_close(&dll, &manager);
 }
 
 static void assert_wstr(const WCHAR *expected, WCHAR *actual)

@@ -190,10 +190,8 @@ static FILETIME modification_time(IBackgroundCopyJob5 *j)
 
 static int group_setup(void **state)
 {
-    CoInitializeEx(NULL, COINIT_MULTITHREADED);
-    openbits_dll_load(&dll);
-    test_file_path(L"test_job_files.d", dir, ARRAYSIZE(dir));
-    CreateDirectoryW(dir, NULL);
+    com_group_setup(&dll);
+    test_dir_create(L"test_job_files.d", dir, ARRAYSIZE(dir));
     clear_dir();
     return 0;
 }
@@ -202,14 +200,12 @@ static int group_teardown(void **state)
 {
     clear_dir();
     RemoveDirectoryW(dir);
-    openbits_dll_unload(&dll);
-    CoUninitialize();
-    return 0;
+    return com_group_teardown(&dll);
 }
 
 static int setup(void **state)
 {
-    assert_hr(S_OK, openbits_create(&dll, &CLSID_BackgroundCopyManager10_3, &IID_IBackgroundCopyManager, (void **)&manager));
+    test_manager_open(&dll, &CLSID_BackgroundCopyManager10_3, &manager);
     job = new_job(BG_JOB_TYPE_DOWNLOAD);
     return 0;
 }
@@ -221,8 +217,7 @@ static int teardown(void **state)
     for (i = 0; i < ARRAYSIZE(extra); ++i)
         if (extra[i]) drop_job(extra[i]);
     drop_job(job);
-    assert_int_equal(IBackgroundCopyManager_Release(manager), 0);
-    assert_no_live_objects(&dll);
+    test_manager_close(&dll, &manager);
     clear_dir();
     return 0;
 }

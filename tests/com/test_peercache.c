@@ -18,16 +18,12 @@ static IBitsPeerCacheAdministration *admin;
 
 static int group_setup(void **state)
 {
-    CoInitializeEx(NULL, COINIT_MULTITHREADED);
-    openbits_dll_load(&dll);
-    return 0;
+    return com_group_setup(&dll);
 }
 
 static int group_teardown(void **state)
 {
-    openbits_dll_unload(&dll);
-    CoUninitialize();
-    return 0;
+    return com_group_teardown(&dll);
 }
 
 static void assert_settings(IBitsPeerCacheAdministration *iface, DWORD cache_size, ULONG content_age, DWORD flags)
@@ -46,8 +42,7 @@ static void assert_settings(IBitsPeerCacheAdministration *iface, DWORD cache_siz
 
 static int setup(void **state)
 {
-    assert_hr(S_OK, openbits_create(&dll, &CLSID_BackgroundCopyManager10_3, &IID_IBackgroundCopyManager,
-                                    (void **)&manager));
+    test_manager_open(&dll, &CLSID_BackgroundCopyManager10_3, &manager);
     assert_hr(S_OK, IBackgroundCopyManager_QueryInterface(manager, &IID_IBitsPeerCacheAdministration, (void **)&admin));
     assert_settings(admin, CACHE_SIZE_DEFAULT, CONTENT_AGE_DEFAULT, 0);
     return 0;
@@ -61,10 +56,7 @@ static int teardown(void **state)
     assert_hr(S_OK, IBitsPeerCacheAdministration_SetConfigurationFlags(admin, 0));
     assert_int_equal(IBitsPeerCacheAdministration_Release(admin), 1);
     admin = NULL;
-    assert_int_equal(IBackgroundCopyManager_Release(manager), 0);
-    manager = NULL;
-    assert_no_live_objects(&dll);
-    return 0;
+    return test_manager_close(&dll, &manager);
 }
 
 static void test_query_interface(void **state)

@@ -320,8 +320,7 @@ static int group_setup(void **state)
 {
     CoInitializeEx(NULL, COINIT_MULTITHREADED);
     openbits_dll_load(&dll);
-    test_file_path(L"test_qmgr_download.d", dir, ARRAYSIZE(dir));
-    CreateDirectoryW(dir, NULL);
+    test_dir_create(L"test_qmgr_download.d", dir, ARRAYSIZE(dir));
     callback1_init(&the_callback1);
     /* The class, in this (multithreaded) apartment, where the DLL's workers live too. */
     if (FAILED(CoRegisterClassObject(&CLSID_test_callback1, (IUnknown *)&factory, CLSCTX_INPROC_SERVER,
@@ -344,7 +343,7 @@ static int group_teardown(void **state)
 
 static int setup(void **state)
 {
-    assert_hr(S_OK, openbits_create(&dll, &CLSID_BackgroundCopyQMgr, &IID_IBackgroundCopyQMgr, (void **)&qmgr));
+    test_qmgr_open(&dll, &qmgr);
     the_callback1.calls = the_callback1.fail_calls = 0;
     memset(&the_callback1.last, 0, sizeof(the_callback1.last));
     ResetEvent(the_callback1.called);
@@ -353,9 +352,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    assert_int_equal(IBackgroundCopyQMgr_Release(qmgr), 0);
-    qmgr = NULL;
-    assert_no_live_objects(&dll);
+    test_qmgr_close(&dll, &qmgr);
     wait_released(&the_callback1.refcount, the_callback1.released);
     return 0;
 }

@@ -162,10 +162,8 @@ static int group_setup(void **state)
     HANDLE process, restricted;
     PSID admins;
 
-    CoInitializeEx(NULL, COINIT_MULTITHREADED);
-    openbits_dll_load(&dll);
-    test_file_path(L"test_quota.d", dir, ARRAYSIZE(dir));
-    CreateDirectoryW(dir, NULL);
+    com_group_setup(&dll);
+    test_dir_create(L"test_quota.d", dir, ARRAYSIZE(dir));
     clear_policy();
 
     assert_true(OpenProcessToken(GetCurrentProcess(), TOKEN_DUPLICATE | TOKEN_QUERY, &process));
@@ -189,15 +187,12 @@ static int group_teardown(void **state)
     clear_policy();
     CloseHandle(user_token);
     RemoveDirectoryW(dir);
-    openbits_dll_unload(&dll);
-    CoUninitialize();
-    return 0;
+    return com_group_teardown(&dll);
 }
 
 static int setup(void **state)
 {
-    assert_hr(S_OK, openbits_create(&dll, &CLSID_BackgroundCopyManager10_3, &IID_IBackgroundCopyManager, (void **)&manager));
-    return 0;
+    return test_manager_open(&dll, &CLSID_BackgroundCopyManager10_3, &manager);
 }
 
 static int teardown(void **state)
@@ -217,8 +212,7 @@ static int teardown(void **state)
     job_count = 0;
     if (second) assert_int_equal(IBackgroundCopyManager_Release(second), 0);
     second = NULL;
-    assert_int_equal(IBackgroundCopyManager_Release(manager), 0);
-    assert_no_live_objects(&dll);
+    test_manager_close(&dll, &manager);
     clear_policy();
     return 0;
 }

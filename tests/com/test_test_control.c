@@ -43,10 +43,8 @@ static LONG CALLBACK trace_handler(EXCEPTION_POINTERS *info)
 
 static int group_setup(void **state)
 {
-    CoInitializeEx(NULL, COINIT_MULTITHREADED);
-    openbits_dll_load(&dll);
-    test_file_path(L"test_test_control.d", dir, ARRAYSIZE(dir));
-    CreateDirectoryW(dir, NULL);
+    com_group_setup(&dll);
+    test_dir_create(L"test_test_control.d", dir, ARRAYSIZE(dir));
     AddVectoredExceptionHandler(1, trace_handler);
     return 0;
 }
@@ -55,24 +53,20 @@ static int group_teardown(void **state)
 {
     RemoveVectoredExceptionHandler(trace_handler);
     dll.DllInstall(FALSE, L"testdouble");
-    openbits_dll_unload(&dll);
-    CoUninitialize();
-    return 0;
+    return com_group_teardown(&dll);
 }
 
 static void open_manager(void)
 {
-    assert_hr(S_OK, openbits_create(&dll, &CLSID_BackgroundCopyManager, &IID_IBackgroundCopyManager, (void **)&manager));
+    test_manager_open(&dll, &CLSID_BackgroundCopyManager, &manager);
     assert_hr(S_OK, IBackgroundCopyManager_QueryInterface(manager, &IID_IOpenBitsTestControl, (void **)&control));
 }
 
 static void close_manager(void)
 {
     IOpenBitsTestControl_Release(control);
-    assert_int_equal(IBackgroundCopyManager_Release(manager), 0);
     control = NULL;
-    manager = NULL;
-    assert_no_live_objects(&dll);
+    test_manager_close(&dll, &manager);
 }
 
 static int setup(void **state)

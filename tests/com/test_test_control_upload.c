@@ -25,25 +25,21 @@ static WCHAR dir[MAX_PATH];
 
 static int group_setup(void **state)
 {
-    CoInitializeEx(NULL, COINIT_MULTITHREADED);
-    openbits_dll_load(&dll);
-    test_file_path(L"test_test_control_upload.d", dir, ARRAYSIZE(dir));
-    CreateDirectoryW(dir, NULL);
+    com_group_setup(&dll);
+    test_dir_create(L"test_test_control_upload.d", dir, ARRAYSIZE(dir));
     return 0;
 }
 
 static int group_teardown(void **state)
 {
     dll.DllInstall(FALSE, L"testdouble");
-    openbits_dll_unload(&dll);
-    CoUninitialize();
-    return 0;
+    return com_group_teardown(&dll);
 }
 
 static int setup(void **state)
 {
     assert_hr(S_OK, dll.DllInstall(TRUE, L"testdouble"));
-    assert_hr(S_OK, openbits_create(&dll, &CLSID_BackgroundCopyManager, &IID_IBackgroundCopyManager, (void **)&manager));
+    test_manager_open(&dll, &CLSID_BackgroundCopyManager, &manager);
     assert_hr(S_OK, IBackgroundCopyManager_QueryInterface(manager, &IID_IOpenBitsTestControl, (void **)&control));
     /* Nothing of these tests goes to the network unless a test says so. */
     assert_hr(S_OK, IOpenBitsTestControl_SetUnmatched(control, OPENBITS_UNMATCHED_FAIL, HRESULT_FROM_WIN32(12007)));
@@ -58,11 +54,8 @@ static int teardown(void **state)
     assert_hr(S_OK, IOpenBitsTestControl_GetJournalCount(control, &count));
     assert_int_equal(count, 0);
     IOpenBitsTestControl_Release(control);
-    assert_int_equal(IBackgroundCopyManager_Release(manager), 0);
     control = NULL;
-    manager = NULL;
-    assert_no_live_objects(&dll);
-    return 0;
+    return test_manager_close(&dll, &manager);
 }
 
 static void local_path(const WCHAR *name, WCHAR *path)

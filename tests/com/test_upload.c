@@ -25,10 +25,8 @@ static WCHAR dir[MAX_PATH];                 /* a directory of our own for local 
 
 static int group_setup(void **state)
 {
-    CoInitializeEx(NULL, COINIT_MULTITHREADED);
-    openbits_dll_load(&dll);
-    test_file_path(L"test_upload.d", dir, ARRAYSIZE(dir));
-    CreateDirectoryW(dir, NULL);
+    com_group_setup(&dll);
+    test_dir_create(L"test_upload.d", dir, ARRAYSIZE(dir));
     if (!test_server_start(&server)) return -1;
     return 0;
 }
@@ -36,22 +34,17 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     test_server_stop(&server);
-    openbits_dll_unload(&dll);
-    CoUninitialize();
-    return 0;
+    return com_group_teardown(&dll);
 }
 
 static int setup(void **state)
 {
-    assert_hr(S_OK, openbits_create(&dll, &CLSID_BackgroundCopyManager, &IID_IBackgroundCopyManager, (void **)&manager));
-    return 0;
+    return test_manager_open(&dll, &CLSID_BackgroundCopyManager, &manager);
 }
 
 static int teardown(void **state)
 {
-    assert_int_equal(IBackgroundCopyManager_Release(manager), 0);
-    assert_no_live_objects(&dll);
-    return 0;
+    return test_manager_close(&dll, &manager);
 }
 
 /* Every object released (the service stops, after sending the Close/Cancel-Session packets

@@ -51,6 +51,59 @@ HRESULT openbits_create(struct openbits_dll *dll, const CLSID *clsid, const IID 
     return hr;
 }
 
+int com_group_setup(struct openbits_dll *dll)
+{
+    CoInitializeEx(NULL, COINIT_MULTITHREADED);
+    openbits_dll_load(dll);
+    return 0;
+}
+
+int com_group_teardown(struct openbits_dll *dll)
+{
+    openbits_dll_unload(dll);
+    CoUninitialize();
+    return 0;
+}
+
+void test_dir_create(const WCHAR *name, WCHAR *dir, size_t size)
+{
+    test_file_path(name, dir, size);
+    CreateDirectoryW(dir, NULL);
+}
+
+int test_manager_open_(struct openbits_dll *dll, const CLSID *clsid, IBackgroundCopyManager **out,
+                       const char *file, int line)
+{
+    HRESULT hr = openbits_create(dll, clsid, &IID_IBackgroundCopyManager, (void **)out);
+
+    _assert_int_equal((uint32_t)S_OK, (uint32_t)hr, file, line);
+    return 0;
+}
+
+int test_manager_close_(struct openbits_dll *dll, IBackgroundCopyManager **out, const char *file, int line)
+{
+    _assert_int_equal(IBackgroundCopyManager_Release(*out), 0, file, line);
+    *out = NULL;
+    _assert_int_equal((uint32_t)S_OK, (uint32_t)dll->DllCanUnloadNow(), file, line);
+    return 0;
+}
+
+int test_qmgr_open_(struct openbits_dll *dll, IBackgroundCopyQMgr **out, const char *file, int line)
+{
+    HRESULT hr = openbits_create(dll, &CLSID_BackgroundCopyQMgr, &IID_IBackgroundCopyQMgr, (void **)out);
+
+    _assert_int_equal((uint32_t)S_OK, (uint32_t)hr, file, line);
+    return 0;
+}
+
+int test_qmgr_close_(struct openbits_dll *dll, IBackgroundCopyQMgr **out, const char *file, int line)
+{
+    _assert_int_equal(IBackgroundCopyQMgr_Release(*out), 0, file, line);
+    *out = NULL;
+    _assert_int_equal((uint32_t)S_OK, (uint32_t)dll->DllCanUnloadNow(), file, line);
+    return 0;
+}
+
 IBackgroundCopyJob5 *test_create_job(IBackgroundCopyManager *manager, const WCHAR *name, BG_JOB_TYPE type)
 {
     IBackgroundCopyJob *created;

@@ -71,6 +71,28 @@ HRESULT openbits_create(struct openbits_dll *dll, const CLSID *clsid, const IID 
 /* Full path of a file next to the test program. */
 void test_file_path(const WCHAR *name, WCHAR *path, size_t size);
 
+/* --- fixtures ------------------------------------------------------------------------------ */
+
+/* The group fixture most COM tests share: COM in the multithreaded apartment, then the DLL
+ * loaded; com_group_teardown unloads the DLL, then leaves COM. Both return 0 for cmocka. */
+int com_group_setup(struct openbits_dll *dll);
+int com_group_teardown(struct openbits_dll *dll);
+/* A directory of the test's own, <program directory>\<name>, into dir (it may exist already). */
+void test_dir_create(const WCHAR *name, WCHAR *dir, size_t size);
+
+/* The per-test fixture: a new manager (or 1.x QMgr) of class `clsid` into *out; closing it
+ * asserts that Release returns 0, sets *out to NULL and asserts that no object is left alive.
+ * They return 0 for cmocka; failures are reported at the caller's line. */
+#define test_manager_open(dll, clsid, out) test_manager_open_((dll), (clsid), (out), __FILE__, __LINE__)
+#define test_manager_close(dll, out) test_manager_close_((dll), (out), __FILE__, __LINE__)
+#define test_qmgr_open(dll, out) test_qmgr_open_((dll), (out), __FILE__, __LINE__)
+#define test_qmgr_close(dll, out) test_qmgr_close_((dll), (out), __FILE__, __LINE__)
+int test_manager_open_(struct openbits_dll *dll, const CLSID *clsid, IBackgroundCopyManager **out,
+                       const char *file, int line);
+int test_manager_close_(struct openbits_dll *dll, IBackgroundCopyManager **out, const char *file, int line);
+int test_qmgr_open_(struct openbits_dll *dll, IBackgroundCopyQMgr **out, const char *file, int line);
+int test_qmgr_close_(struct openbits_dll *dll, IBackgroundCopyQMgr **out, const char *file, int line);
+
 /* --- jobs ----------------------------------------------------------------------------------- */
 
 /* A new job of `manager` as IBackgroundCopyJob5, with the one reference CreateJob gave. */
