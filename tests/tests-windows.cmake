@@ -174,21 +174,22 @@ target_include_directories(unit_transport PRIVATE ${CMAKE_SOURCE_DIR}/src)
 
 # A self-signed certificate for unit_transport's HTTPS server (localhost, for server and client
 # authentication), with its key as PEM for the server and both as PKCS #12 for the client's
-# certificate store, made at build time with openssl; without openssl the HTTPS tests skip.
+# certificate store, made at build time with openssl; without openssl the HTTPS tests skip. The
+# key is one Wine can sign with (tests/support/make_tls_key.sh).
 find_program(OPENSSL_PROGRAM openssl)
 if(OPENSSL_PROGRAM)
     set(TLS_DIR ${CMAKE_BINARY_DIR}/tls)
     add_custom_command(
         OUTPUT ${TLS_DIR}/cert.pem ${TLS_DIR}/key.pem ${TLS_DIR}/cert.pfx
         COMMAND ${CMAKE_COMMAND} -E make_directory ${TLS_DIR}
-        COMMAND ${OPENSSL_PROGRAM} genpkey -quiet -algorithm RSA -pkeyopt rsa_keygen_bits:2048
-                -out ${TLS_DIR}/key.pem
+        COMMAND sh ${CMAKE_SOURCE_DIR}/tests/support/make_tls_key.sh ${OPENSSL_PROGRAM} ${TLS_DIR}/key.pem
         COMMAND ${OPENSSL_PROGRAM} req -x509 -key ${TLS_DIR}/key.pem -days 3650 -subj /CN=localhost
                 -addext subjectAltName=DNS:localhost -addext extendedKeyUsage=serverAuth,clientAuth
                 -out ${TLS_DIR}/cert.pem
         COMMAND ${OPENSSL_PROGRAM} pkcs12 -export -in ${TLS_DIR}/cert.pem -inkey ${TLS_DIR}/key.pem
                 -passout pass: -out ${TLS_DIR}/cert.pfx
         COMMENT "A self-signed certificate for the HTTPS tests"
+        DEPENDS ${CMAKE_SOURCE_DIR}/tests/support/make_tls_key.sh
         VERBATIM)
     add_custom_target(tls_certificate DEPENDS ${TLS_DIR}/cert.pem ${TLS_DIR}/key.pem ${TLS_DIR}/cert.pfx)
     add_dependencies(unit_transport tls_certificate)
