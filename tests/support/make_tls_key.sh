@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: MIT
 # make_tls_key.sh OPENSSL OUT: a 2048-bit RSA key for the HTTPS tests whose CRT components all
 # have their full length. Wine 8 (its PKCS #12 import and GnuTLS) cannot sign with a key whose
-# private exponent, exponents or coefficient start with a zero byte (about one key in 60): the
-# client-certificate handshake then fails with "Public key signing has failed". Such keys are
+# private exponent starts with a zero byte (about one key in 256; seen): the client-certificate
+# handshake then fails with "Public key signing has failed". The CRT components (exponents,
+# coefficient), read by the same import code, are held to their full length too. Such keys are
 # drawn again.
 set -eu
 openssl=$1
