@@ -893,6 +893,33 @@ void fake_engine_init(struct fake_engine *fake)
     fake->clock.now = 1000000;            /* not 0: a zero time hides arithmetic slips */
 }
 
+static void free_file(struct engine_file *file)
+{
+    free(file->remote_name);
+    free(file->local_name);
+    free(file->temp_name);
+    free(file->ranges);
+    free(file->response_headers);
+    range_list_clear(&file->requested);
+    range_list_clear(&file->filled);
+    free(file);
+}
+
+void fake_engine_free_job(struct fake_engine *fake, struct engine_job *job)
+{
+    struct engine_cleanup cleanup;
+    ULONG i;
+
+    memset(&cleanup, 0, sizeof(cleanup));
+    if (job->run && !job->running) engine_stop_locked(&fake->engine, job, &cleanup);
+    engine_cleanup(&fake->engine, &cleanup);
+    engine_forget_locked(&fake->engine, job);
+    for (i = 0; i < job->file_count; ++i) free_file(job->files[i]);
+    free(job->files);
+    engine_job_clear(job);
+    free(job);
+}
+
 void fake_engine_free(struct fake_engine *fake)
 {
     unsigned int i;

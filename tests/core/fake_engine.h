@@ -233,6 +233,9 @@ struct fake_engine
 #define FAKE_CHUNK_SIZE 1000
 void fake_engine_init(struct fake_engine *fake);
 void fake_engine_free(struct fake_engine *fake);
+/* Frees a job a test built (calloc'd, its files calloc'd with malloc'd strings), closing a
+ * transfer a test that failed half-way left open, and lets the engine forget it. */
+void fake_engine_free_job(struct fake_engine *fake, struct engine_job *job);
 
 /* Wide-string helpers that do not depend on the C library's wchar_t (the native build uses
  * -fshort-wchar). */

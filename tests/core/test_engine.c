@@ -67,37 +67,11 @@ static int setup(void **state)
     return 0;
 }
 
-static void free_file(struct engine_file *file)
-{
-    free(file->remote_name);
-    free(file->local_name);
-    free(file->temp_name);
-    free(file->ranges);
-    free(file->response_headers);
-    range_list_clear(&file->requested);
-    range_list_clear(&file->filled);
-    free(file);
-}
-
 static int teardown(void **state)
 {
-    struct engine_cleanup cleanup;
-    unsigned int i, j;
+    unsigned int i;
 
-    for (i = 0; i < fx->job_count; ++i)
-    {
-        struct engine_job *job = fx->jobs[i];
-
-        /* A test that failed half-way may leave a transfer open. */
-        memset(&cleanup, 0, sizeof(cleanup));
-        if (job->run && !job->running) engine_stop_locked(&fx->fake.engine, job, &cleanup);
-        engine_cleanup(&fx->fake.engine, &cleanup);
-        engine_forget_locked(&fx->fake.engine, job);
-        for (j = 0; j < job->file_count; ++j) free_file(job->files[j]);
-        free(job->files);
-        engine_job_clear(job);
-        free(job);
-    }
+    for (i = 0; i < fx->job_count; ++i) fake_engine_free_job(&fx->fake, fx->jobs[i]);
     fake_engine_free(&fx->fake);
     free(fx);
     fx = NULL;
