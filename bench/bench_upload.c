@@ -25,106 +25,9 @@
 #include <stdio.h>
 
 #include "bits.h"
+#include "bench_client.h"
 
 #define WAIT_LIMIT_MS (30 * 60 * 1000)     /* the slowest run we wait for: 30 minutes */
-
-struct callback
-{
-    IBackgroundCopyCallback IBackgroundCopyCallback_iface;
-    LONG refcount;
-    LONGLONG transferred;         /* QueryPerformanceCounter at JobTransferred */
-    HANDLE done;                  /* manual-reset: transferred, or failed */
-    LONG failed;
-    HRESULT error_code;
-    BG_ERROR_CONTEXT error_context;
-};
-
-static struct callback *impl_from_IBackgroundCopyCallback(IBackgroundCopyCallback *iface)
-{
-    return CONTAINING_RECORD(iface, struct callback, IBackgroundCopyCallback_iface);
-}
-
-static HRESULT WINAPI callback_QueryInterface(IBackgroundCopyCallback *iface, REFIID iid, void **out)
-{
-    if (IsEqualIID(iid, &IID_IUnknown) || IsEqualIID(iid, &IID_IBackgroundCopyCallback))
-    {
-        *out = iface;
-        IBackgroundCopyCallback_AddRef(iface);
-        return S_OK;
-    }
-    *out = NULL;
-    return E_NOINTERFACE;
-}
-
-static ULONG WINAPI callback_AddRef(IBackgroundCopyCallback *iface)
-{
-    return InterlockedIncrement(&impl_from_IBackgroundCopyCallback(iface)->refcount);
-}
-
-/* The object is static in wmain(): the last Release frees nothing. */
-static ULONG WINAPI callback_Release(IBackgroundCopyCallback *iface)
-{
-    return InterlockedDecrement(&impl_from_IBackgroundCopyCallback(iface)->refcount);
-}
-
-static HRESULT WINAPI callback_JobTransferred(IBackgroundCopyCallback *iface, IBackgroundCopyJob *job)
-{
-    struct callback *callback = impl_from_IBackgroundCopyCallback(iface);
-    LARGE_INTEGER now;
-
-    QueryPerformanceCounter(&now);
-    callback->transferred = now.QuadPart;
-    SetEvent(callback->done);
-    return S_OK;
-}
-
-static HRESULT WINAPI callback_JobError(IBackgroundCopyCallback *iface, IBackgroundCopyJob *job,
-                                        IBackgroundCopyError *error)
-{
-    struct callback *callback = impl_from_IBackgroundCopyCallback(iface);
-
-    IBackgroundCopyError_GetError(error, &callback->error_context, &callback->error_code);
-    InterlockedExchange(&callback->failed, 1);
-    SetEvent(callback->done);
-    return S_OK;
-}
-
-static HRESULT WINAPI callback_JobModification(IBackgroundCopyCallback *iface, IBackgroundCopyJob *job,
-                                               DWORD reserved)
-{
-    return S_OK;                  /* not asked for (SetNotifyFlags) */
-}
-
-static const IBackgroundCopyCallbackVtbl callback_vtbl =
-{
-    callback_QueryInterface, callback_AddRef, callback_Release,
-    callback_JobTransferred, callback_JobError, callback_JobModification,
-};
-
-/* openbits.dll from this program's directory, in process. */
-static HRESULT create_manager(IBackgroundCopyManager **manager)
-{
-    HRESULT (WINAPI *get_class_object)(REFCLSID, REFIID, void **);
-    IClassFactory *factory;
-    WCHAR path[MAX_PATH], *slash;
-    HMODULE module;
-    HRESULT hr;
-
-    *manager = NULL;
-    if (!GetModuleFileNameW(NULL, path, ARRAYSIZE(path)) || !(slash = wcsrchr(path, L'\\'))) return E_FAIL;
-    wcscpy(slash + 1, L"openbits.dll");
-    if (!(module = LoadLibraryW(path)))
-    {
-        fprintf(stderr, "bench: cannot load %ls: error %lu\n", path, GetLastError());
-        return HRESULT_FROM_WIN32(GetLastError());
-    }
-    if (!(get_class_object = (void *)GetProcAddress(module, "DllGetClassObject"))) return E_FAIL;
-    if (FAILED(hr = get_class_object(&CLSID_BackgroundCopyManager, &IID_IClassFactory, (void **)&factory)))
-        return hr;
-    hr = IClassFactory_CreateInstance(factory, NULL, &IID_IBackgroundCopyManager, (void **)manager);
-    IClassFactory_Release(factory);
-    return hr;
-}
 
 static LONGLONG qpc_now(void)
 {
@@ -185,13 +88,10 @@ int wmain(int argc, WCHAR **argv)
 
     CoInitializeEx(NULL, COINIT_MULTITHREADED);
     QueryPerformanceFrequency(&frequency);
-    memset(&callback, 0, sizeof(callback));
-    callback.IBackgroundCopyCallback_iface.lpVtbl = &callback_vtbl;
-    callback.refcount = 1;
-    callback.done = CreateEventW(NULL, TRUE, FALSE, NULL);
+    callback_init(&callback, 1);
 
     /* The manager is not part of the figures. */
-    if (FAILED(hr = create_manager(&manager)))
+    if (FAILED(hr = create_openbits_manager(&manager)))
     {
         fprintf(stderr, "bench: no manager: %#lx\n", hr);
         goto out;
@@ -227,7 +127,7 @@ int wmain(int argc, WCHAR **argv)
     process_cpu(&user1, &sys1);
 
     wall = (double)(end - start) / (double)frequency.QuadPart;
-    transferred = (double)(callback.transferred - start) / (double)frequency.QuadPart;
+    transferred = (double)(callback.last_transferred - start) / (double)frequency.QuadPart;
     printf("openbits, upload of %llu bytes: %.3f s (JobTransferred at %.3f s), %.1f MiB/s, "
            "CPU %.3f s user + %.3f s system in this process\n",
            size, wall, transferred, (double)size / 1048576.0 / wall, user1 - user0, sys1 - sys0);
